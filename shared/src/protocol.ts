@@ -1,0 +1,297 @@
+/**
+ * The wire protocol between agents and the coordinator: one module, schemas that are the types.
+ *
+ * - WebSocket frames: one discriminated union on `type` per direction, parsed once at the edge by
+ *   `parseAgentMessage` / `parseCoordinatorMessage`, then trusted.
+ * - Signed payloads (orders, UPS events) travel as compact JWS strings inside frames or HTTP bodies;
+ *   their claims are defined here and verified by `signing.ts`.
+ * - HTTP bodies of the agent API (`/agent/v1/...`).
+ */
+import { z } from 'zod';
+import { ProtocolError } from './errors.js';
+
+/** Bumped on any incompatible change to the frames or claims below. */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest WebSocket frame either side accepts; larger frames close the connection (1009). */
+export const MAX_FRAME_BYTES = 64 * 1024;
+
+/** How agent tokens and signed payloads name their audience. */
+export const Audience = {
+  /** Agent → coordinator: the short-lived token that opens the WebSocket or authorises an HTTP push. */
+  AgentAuth: 'upsfleet:agent-auth',
+  /** Agent → coordinator: a signed UPS event. */
+  Event: 'upsfleet:event',
+} as const;
+
+/** The issuer of everything the coordinator signs. Orders carry the target agent's id as audience. */
+export const COORDINATOR_ISSUER = 'upsfleet:coordinator';
+
+/** WebSocket close codes. 1000–1015 are RFC 6455's; 4000–4999 are ours (4xxx mirrors HTTP where it fits). */
+export const CloseCode = {
+  Normal: 1000,
+  GoingAway: 1001,
+  MessageTooBig: 1009,
+  /** A frame that is not JSON, not a known type, or fails its schema. */
+  ProtocolError: 4400,
+  /** Credentials refused after the connection was open (e.g. a re-check failed). */
+  Unauthorized: 4401,
+  /** The agent was revoked by an admin. */
+  Revoked: 4403,
+  /** No pong within the liveness window. */
+  HeartbeatTimeout: 4408,
+  /** A newer connection of the same agent replaced this one. */
+  Replaced: 4409,
+  /** The peer speaks another PROTOCOL_VERSION. */
+  UnsupportedVersion: 4426,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+export function closeCodeName(code: number): string {
+  const entry = Object.entries(CloseCode).find(([, value]) => value === code);
+  return entry ? entry[0] : `code ${code}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Common pieces
+
+/** Host, agent and UPS names: what an admin types; safe in logs, URLs and NUT commands. */
+export const NameSchema = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+    'use letters, digits, ".", "_" and "-", starting with a letter or digit',
+  );
+
+export const Ed25519PublicJwkSchema = z.object({
+  kty: z.literal('OKP'),
+  crv: z.literal('Ed25519'),
+  x: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'x must be 32 bytes, base64url'),
+});
+export type Ed25519PublicJwk = z.infer<typeof Ed25519PublicJwkSchema>;
+
+/** The events upsmon would send (NOTIFYTYPE), derived by the watcher from `ups.status`. */
+export const NotifyEventSchema = z.enum([
+  'ONLINE',
+  'ONBATT',
+  'LOWBATT',
+  'FSD',
+  'COMMOK',
+  'COMMBAD',
+  'NOCOMM',
+  'REPLBATT',
+  'CAL',
+  'NOTCAL',
+  'OFF',
+  'NOTOFF',
+  'BYPASS',
+  'NOTBYPASS',
+  'OVER',
+  'NOTOVER',
+  'TRIM',
+  'NOTTRIM',
+  'BOOST',
+  'NOTBOOST',
+  'ALARM',
+  'NOTALARM',
+]);
+export type NotifyEvent = z.infer<typeof NotifyEventSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Signed payloads (the claims inside the JWS; iss/aud/iat/exp/jti are added by signing.ts)
+
+/** An order from the coordinator to one host. It never carries a command line: the host runs its own. */
+export const OrderClaimsSchema = z.object({
+  kind: z.literal('shutdown'),
+  runId: z.string().min(1),
+  stage: z.string().min(1),
+  /** A drill order is acknowledged and reported but never runs the real shutdown. */
+  drill: z.boolean(),
+});
+export type OrderClaims = z.infer<typeof OrderClaimsSchema>;
+
+/** What a watcher saw on one UPS. `status: null` means unknown (no data, stale, driver gone). */
+export const UpsEventClaimsSchema = z.object({
+  /** Per-agent sequence number, strictly increasing; the coordinator refuses replays. */
+  seq: z.number().int().nonnegative(),
+  ups: NameSchema,
+  /** When the watcher observed it (ms since the epoch). */
+  observedAt: z.number().int().nonnegative(),
+  /** The `ups.status` words, or null when the state is unknown. */
+  status: z.array(z.string().min(1).max(32)).max(32).nullable(),
+  events: z.array(NotifyEventSchema).max(32),
+  /** Selected variables (battery.charge, battery.runtime, ups.load, …) as upsd reported them. */
+  vars: z.record(z.string().max(64), z.string().max(256)).default({}),
+});
+export type UpsEventClaims = z.infer<typeof UpsEventClaimsSchema>;
+export type UpsEventInput = z.input<typeof UpsEventClaimsSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// WebSocket frames, agent → coordinator
+
+const HelloSchema = z.object({
+  type: z.literal('hello'),
+  protocol: z.number().int(),
+  version: z.string().max(64),
+  roles: z.array(z.enum(['host', 'watcher'])).min(1),
+});
+
+/** A signed UPS event (compact JWS whose claims are `UpsEventClaims`). */
+const EventFrameSchema = z.object({
+  type: z.literal('event'),
+  token: z
+    .string()
+    .min(1)
+    .max(16 * 1024),
+});
+
+/** The agent's answer to an order: accepted (it will act), duplicate (already executed), rejected. */
+const AckSchema = z.object({
+  type: z.literal('ack'),
+  orderId: z.string().min(1).max(128),
+  status: z.enum(['accepted', 'duplicate', 'rejected']),
+  reason: z.string().max(512).optional(),
+});
+
+/** How the local shutdown went: `started` (argv spawned), `succeeded`/`failed` (it returned). */
+const ResultSchema = z.object({
+  type: z.literal('result'),
+  orderId: z.string().min(1).max(128),
+  outcome: z.enum(['started', 'succeeded', 'failed', 'drill']),
+  exitCode: z.number().int().nullable().optional(),
+  signal: z.string().max(32).nullable().optional(),
+  /** The tail of the command's output, for the run's record. */
+  output: z.string().max(4096).optional(),
+  error: z.string().max(512).optional(),
+});
+
+export const AgentMessageSchema = z.discriminatedUnion('type', [
+  HelloSchema,
+  EventFrameSchema,
+  AckSchema,
+  ResultSchema,
+]);
+export type AgentMessage = z.infer<typeof AgentMessageSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// WebSocket frames, coordinator → agent
+
+const WelcomeSchema = z.object({
+  type: z.literal('welcome'),
+  protocol: z.number().int(),
+  agentId: z.string(),
+  name: z.string(),
+  /** Coordinator time (ms since the epoch), so an agent can log clock skew. */
+  serverTime: z.number(),
+});
+
+const OrderFrameSchema = z.object({
+  type: z.literal('order'),
+  /** Compact JWS signed by the coordinator; claims are `OrderClaims`, jti = order id, aud = agent id. */
+  token: z
+    .string()
+    .min(1)
+    .max(16 * 1024),
+});
+
+/** The coordinator stored a signed event (so a watcher may drop it from its queue). */
+const EventAckSchema = z.object({
+  type: z.literal('event-ack'),
+  seq: z.number().int().nonnegative(),
+});
+
+/** A frame the coordinator refused, with a reason; the connection stays open unless it says otherwise. */
+const ErrorFrameSchema = z.object({
+  type: z.literal('error'),
+  code: z.string().max(64),
+  message: z.string().max(512),
+});
+
+export const CoordinatorMessageSchema = z.discriminatedUnion('type', [
+  WelcomeSchema,
+  OrderFrameSchema,
+  EventAckSchema,
+  ErrorFrameSchema,
+]);
+export type CoordinatorMessage = z.infer<typeof CoordinatorMessageSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Agent HTTP API bodies
+
+export const EnrollRequestSchema = z.object({
+  token: z.string().min(16).max(256),
+  name: NameSchema,
+  publicKey: Ed25519PublicJwkSchema,
+});
+export type EnrollRequest = z.infer<typeof EnrollRequestSchema>;
+
+export const EnrollResponseSchema = z.object({
+  agentId: z.string(),
+  name: NameSchema,
+  protocol: z.number().int(),
+  /** The coordinator's public key; the agent pins it and trusts no other. */
+  coordinatorKey: Ed25519PublicJwkSchema,
+});
+export type EnrollResponse = z.infer<typeof EnrollResponseSchema>;
+
+/** HTTP push of signed events, for watchers that cannot hold a socket. */
+export const EventPushSchema = z.object({
+  events: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .max(16 * 1024),
+    )
+    .min(1)
+    .max(100),
+});
+export type EventPush = z.infer<typeof EventPushSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Parsing at the edge
+
+function parseFrame<T>(schema: z.ZodType<T>, raw: string, direction: string): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (cause) {
+    throw new ProtocolError(`${direction} frame is not JSON`, { cause });
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    const type = typeof json === 'object' && json !== null && 'type' in json ? String(json.type) : undefined;
+    throw new ProtocolError(
+      type === undefined
+        ? `${direction} frame has no type`
+        : `invalid ${direction} frame "${type}": ${z.prettifyError(result.error)}`,
+      { details: { type } },
+    );
+  }
+  return result.data;
+}
+
+export function parseAgentMessage(raw: string): AgentMessage {
+  return parseFrame(AgentMessageSchema, raw, 'agent');
+}
+
+export function parseCoordinatorMessage(raw: string): CoordinatorMessage {
+  return parseFrame(CoordinatorMessageSchema, raw, 'coordinator');
+}
+
+export function encodeMessage(message: AgentMessage | CoordinatorMessage): string {
+  return JSON.stringify(message);
+}
+
+/** Power state as the coordinator reads `ups.status`; unknown is never on battery. */
+export type PowerState = 'online' | 'battery' | 'unknown';
+
+export function powerStateOf(status: readonly string[] | null): PowerState {
+  if (status === null) return 'unknown';
+  const words = new Set(status.map((word) => word.toUpperCase()));
+  if (words.has('OB')) return 'battery';
+  if (words.has('OL')) return 'online';
+  return 'unknown';
+}

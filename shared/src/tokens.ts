@@ -1,0 +1,153 @@
+/**
+ * The three kinds of signed token upsfleet exchanges, built on `signing.ts`:
+ * - agent auth: agent-signed, 60 s, opens the WebSocket / authorises an HTTP push (replay-guarded);
+ * - UPS event: agent-signed, carries `UpsEventClaims`, ordered by a per-agent sequence number;
+ * - order: coordinator-signed, addressed (aud) to one agent id, expiring at its deadline.
+ */
+import type { CryptoKey } from 'jose';
+import {
+  Audience,
+  COORDINATOR_ISSUER,
+  type OrderClaims,
+  OrderClaimsSchema,
+  type UpsEventClaims,
+  UpsEventClaimsSchema,
+  type UpsEventInput,
+} from './protocol.js';
+import {
+  type ReplayGuard,
+  SignatureError,
+  type SigningKeyPair,
+  signToken,
+  unverifiedIssuer,
+  type VerifiedToken,
+  verifyToken,
+} from './signing.js';
+
+export const AGENT_AUTH_TTL_MS = 60_000;
+/** Events may wait in a watcher's disk queue while the coordinator is away; older ones are refused. */
+export const EVENT_TTL_MS = 24 * 3_600_000;
+
+export function randomId(): string {
+  return globalThis.crypto.randomUUID();
+}
+
+// --- agent auth ------------------------------------------------------------------------------
+
+export function signAgentAuth(keyPair: SigningKeyPair, agentId: string, now: number): Promise<string> {
+  return signToken(
+    keyPair,
+    {},
+    { issuer: agentId, audience: Audience.AgentAuth, id: randomId(), now, ttlMs: AGENT_AUTH_TTL_MS },
+  );
+}
+
+/** Looks up the agent's key by the token's issuer, verifies it and burns its id. Returns the agent id. */
+export async function verifyAgentAuth(
+  token: string,
+  keyOf: (agentId: string) => Promise<CryptoKey | undefined>,
+  guard: ReplayGuard,
+  now: number,
+): Promise<string> {
+  const agentId = unverifiedIssuer(token);
+  const key = await keyOf(agentId);
+  if (key === undefined) throw new SignatureError('unknown_key', `no active agent ${agentId}`);
+  const verified = await verifyToken(token, key, {
+    issuer: agentId,
+    audience: Audience.AgentAuth,
+    now,
+    maxAgeMs: 5 * AGENT_AUTH_TTL_MS,
+  });
+  guard.use(`auth:${verified.id}`, verified.expiresAt, now);
+  return agentId;
+}
+
+// --- UPS events -------------------------------------------------------------------------------
+
+export function signUpsEvent(
+  keyPair: SigningKeyPair,
+  agentId: string,
+  claims: UpsEventInput,
+  now: number,
+): Promise<string> {
+  const parsed = UpsEventClaimsSchema.parse(claims);
+  return signToken(keyPair, parsed, {
+    issuer: agentId,
+    audience: Audience.Event,
+    id: `${agentId}:${parsed.seq}`,
+    now,
+    ttlMs: EVENT_TTL_MS,
+  });
+}
+
+export interface VerifiedUpsEvent {
+  readonly agentId: string;
+  readonly claims: UpsEventClaims;
+  readonly token: VerifiedToken;
+}
+
+export async function verifyUpsEvent(
+  token: string,
+  keyOf: (agentId: string) => Promise<CryptoKey | undefined>,
+  now: number,
+): Promise<VerifiedUpsEvent> {
+  const agentId = unverifiedIssuer(token);
+  const key = await keyOf(agentId);
+  if (key === undefined) throw new SignatureError('unknown_key', `no active agent ${agentId}`);
+  const verified = await verifyToken(token, key, { issuer: agentId, audience: Audience.Event, now });
+  const claims = UpsEventClaimsSchema.safeParse(verified.claims);
+  if (!claims.success)
+    throw new SignatureError('malformed', `event claims invalid: ${claims.error.issues[0]?.message}`);
+  return { agentId, claims: claims.data, token: verified };
+}
+
+// --- orders -------------------------------------------------------------------------------------
+
+export interface OrderToSign {
+  readonly orderId: string;
+  readonly agentId: string;
+  readonly claims: OrderClaims;
+  readonly now: number;
+  readonly expiresAt: number;
+}
+
+export function signOrder(keyPair: SigningKeyPair, order: OrderToSign): Promise<string> {
+  return signToken(keyPair, OrderClaimsSchema.parse(order.claims), {
+    issuer: COORDINATOR_ISSUER,
+    audience: order.agentId,
+    subject: order.claims.kind,
+    id: order.orderId,
+    now: order.now,
+    ttlMs: Math.max(1_000, order.expiresAt - order.now),
+  });
+}
+
+export interface VerifiedOrder {
+  readonly orderId: string;
+  readonly claims: OrderClaims;
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+}
+
+/** Checks signature (pinned coordinator key), audience (this agent), expiry and claims. Replay is the caller's store. */
+export async function verifyOrder(
+  token: string,
+  coordinatorKey: CryptoKey,
+  options: { agentId: string; now: number; clockToleranceMs?: number },
+): Promise<VerifiedOrder> {
+  const verified = await verifyToken(token, coordinatorKey, {
+    issuer: COORDINATOR_ISSUER,
+    audience: options.agentId,
+    now: options.now,
+    ...(options.clockToleranceMs === undefined ? {} : { clockToleranceMs: options.clockToleranceMs }),
+  });
+  const claims = OrderClaimsSchema.safeParse(verified.claims);
+  if (!claims.success)
+    throw new SignatureError('malformed', `order claims invalid: ${claims.error.issues[0]?.message}`);
+  return {
+    orderId: verified.id,
+    claims: claims.data,
+    issuedAt: verified.issuedAt,
+    expiresAt: verified.expiresAt,
+  };
+}
