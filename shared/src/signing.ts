@@ -80,9 +80,17 @@ function toStoredPrivateKey(jwk: JWK): StoredPrivateKey {
 /** Loads a stored private key (validating its shape) into a usable key pair. */
 export async function loadSigningKey(stored: unknown): Promise<SigningKeyPair> {
   const jwk = toStoredPrivateKey((stored ?? {}) as JWK);
-  const privateKey = await importJWK({ ...jwk, alg: ALG }, ALG);
   const publicJwk: Ed25519PublicJwk = { kty: 'OKP', crv: 'Ed25519', x: jwk.x };
-  const publicKey = await importPublicKey(publicJwk);
+  let privateKey: CryptoKey | Uint8Array;
+  let publicKey: CryptoKey;
+  try {
+    privateKey = await importJWK({ ...jwk, alg: ALG }, ALG);
+    publicKey = await importPublicKey(publicJwk);
+  } catch (cause) {
+    throw new AppError('config', 'stored Ed25519 key is damaged (its parts do not form a key pair)', {
+      cause,
+    });
+  }
   if (privateKey instanceof Uint8Array) throw new AppError('config', 'expected an asymmetric key');
   return { privateKey, publicKey, publicJwk, kid: await keyId(publicJwk) };
 }
@@ -246,16 +254,15 @@ export function createReplayGuard(options: { maxEntries?: number } = {}) {
   return {
     /** Records `id`; throws `replayed` if it was seen and has not expired yet. */
     use(id: string, expiresAt: number, now: number): void {
-      if (seen.size >= maxEntries) {
-        for (const [key, expiry] of seen) if (expiry <= now) seen.delete(key);
-        if (seen.size >= maxEntries) {
-          const oldest = seen.keys().next();
-          if (!oldest.done) seen.delete(oldest.value);
-        }
-      }
       const expiry = seen.get(id);
       if (expiry !== undefined && expiry > now)
         throw new SignatureError('replayed', `token ${id} was already used`);
+      if (seen.size >= maxEntries) {
+        for (const [key, until] of seen) if (until <= now) seen.delete(key);
+      }
+      // Full of live ids: refuse rather than forget one (forgetting would let that token be replayed).
+      if (seen.size >= maxEntries)
+        throw new SignatureError('replayed', 'too many live tokens; try again shortly');
       seen.set(id, expiresAt);
     },
     get size() {

@@ -5,6 +5,7 @@
  * - order: coordinator-signed, addressed (aud) to one agent id, expiring at its deadline.
  */
 import type { CryptoKey } from 'jose';
+import { AppError } from './errors.js';
 import {
   Audience,
   COORDINATOR_ISSUER,
@@ -64,7 +65,7 @@ export async function verifyAgentAuth(
 
 // --- UPS events -------------------------------------------------------------------------------
 
-export function signUpsEvent(
+export async function signUpsEvent(
   keyPair: SigningKeyPair,
   agentId: string,
   claims: UpsEventInput,
@@ -111,14 +112,17 @@ export interface OrderToSign {
   readonly expiresAt: number;
 }
 
-export function signOrder(keyPair: SigningKeyPair, order: OrderToSign): Promise<string> {
+export async function signOrder(keyPair: SigningKeyPair, order: OrderToSign): Promise<string> {
+  if (order.expiresAt <= order.now) {
+    throw new AppError('unprocessable', `order ${order.orderId} is already past its deadline`);
+  }
   return signToken(keyPair, OrderClaimsSchema.parse(order.claims), {
     issuer: COORDINATOR_ISSUER,
     audience: order.agentId,
     subject: order.claims.kind,
     id: order.orderId,
     now: order.now,
-    ttlMs: Math.max(1_000, order.expiresAt - order.now),
+    ttlMs: order.expiresAt - order.now,
   });
 }
 
