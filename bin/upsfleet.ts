@@ -1,0 +1,55 @@
+/**
+ * `upsfleet`: the one command-line program. Subcommands dispatch to the part that owns them.
+ */
+import { agentCommand, enrollCommand } from '../agent/src/cli.js';
+import { ADMIN_USAGE, adminCommand } from '../coordinator/src/cli/admin-commands.js';
+import { coordinatorCommand } from '../coordinator/src/cli/coordinator-command.js';
+import { AppError } from '../shared/src/errors.js';
+
+const USAGE = `upsfleet — staged fleet shutdown when a shared UPS runs on battery
+
+Usage: upsfleet <command> [options]
+
+  coordinator [--listen HOST:PORT] [--data-dir DIR | --database-url URL] [--policy FILE]
+  agent --config FILE
+  enroll --coordinator URL --token TOKEN --name NAME [--state-dir DIR]
+
+${ADMIN_USAGE}
+Run "upsfleet <command> --help" for the options of a command.
+`;
+
+const ADMIN_COMMANDS = new Set(['enrollments', 'hosts', 'status', 'runs', 'policy']);
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'coordinator':
+      return coordinatorCommand(rest);
+    case 'agent':
+      return agentCommand([...rest]);
+    case 'enroll':
+      return enrollCommand([...rest]);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      if (ADMIN_COMMANDS.has(command)) return adminCommand(command, rest);
+      process.stderr.write(`upsfleet: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const usage = error instanceof AppError && error.code === 'bad_request';
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`upsfleet: ${message}\n`);
+    process.exitCode = usage ? 2 : 1;
+  },
+);

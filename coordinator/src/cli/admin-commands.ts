@@ -1,0 +1,157 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { AppError } from '../../../shared/src/errors.js';
+import { createAdminClient } from './admin-client.js';
+import { ago, formatTable } from './table.js';
+
+export const ADMIN_USAGE = `Admin commands (against a running coordinator):
+  upsfleet enrollments create NAME [--ttl 1h]   one-time enrollment token for an agent
+  upsfleet hosts                                enrolled agents and whether they are connected
+  upsfleet status                               every UPS: power, status words, charge, runtime, load
+  upsfleet runs [RUN_ID]                        outages and the orders they issued
+  upsfleet policy show | apply FILE             the fleet policy
+
+Common options: --url URL (env UPSFLEET_URL, default http://127.0.0.1:8080),
+                --token TOKEN (env UPSFLEET_TOKEN), --json (machine-readable output)
+`;
+
+type Item = Record<string, unknown>;
+const str = (value: unknown) => (value === null || value === undefined ? '-' : String(value));
+
+/** Runs one admin command; returns the exit code (0 ok, 1 failed, 2 usage). */
+export async function adminCommand(
+  command: string,
+  argv: readonly string[],
+  env = process.env,
+): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: {
+      url: { type: 'string' },
+      token: { type: 'string' },
+      json: { type: 'boolean' },
+      ttl: { type: 'string' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const client = createAdminClient({
+    url: values.url ?? env.UPSFLEET_URL ?? 'http://127.0.0.1:8080',
+    token: values.token ?? env.UPSFLEET_TOKEN,
+  });
+  const out = (data: unknown, human: () => string) =>
+    process.stdout.write(`${values.json ? JSON.stringify(data, null, 2) : human()}\n`);
+  const now = Date.now();
+  const [sub, arg] = positionals;
+
+  switch (command) {
+    case 'enrollments': {
+      if (sub !== 'create' || arg === undefined)
+        throw new AppError('bad_request', 'usage: upsfleet enrollments create NAME');
+      const created = await client.post<Item>('/api/v1/enrollments', {
+        name: arg,
+        ...(values.ttl ? { ttl: values.ttl } : {}),
+      });
+      out(
+        created,
+        () =>
+          `Enrollment token for "${arg}" (single use, expires ${str(created.expiresAt)}):\n\n  ${str(created.token)}\n\nOn the host: upsfleet enroll --coordinator URL --token <token> --name ${arg}`,
+      );
+      return 0;
+    }
+    case 'hosts': {
+      const { items } = await client.get<{ items: Item[] }>('/api/v1/hosts');
+      out(items, () =>
+        formatTable(
+          ['NAME', 'STATUS', 'CONNECTED', 'LAST SEEN', 'ID'],
+          items.map((h) => [
+            str(h.name),
+            str(h.status),
+            h.connected ? 'yes' : 'no',
+            ago(h.lastSeenAt as string | null, now),
+            str(h.id),
+          ]),
+        ),
+      );
+      return 0;
+    }
+    case 'status': {
+      const { items } = await client.get<{ items: Item[] }>('/api/v1/ups');
+      out(items, () => {
+        if (items.length === 0) return 'No UPS has reported yet.';
+        return formatTable(
+          ['UPS', 'POWER', 'STATUS', 'CHARGE', 'RUNTIME', 'LOAD', 'LAST EVENT', 'SEEN'],
+          items.map((u) => {
+            const vars = (u.vars ?? {}) as Record<string, string>;
+            return [
+              str(u.ups),
+              str(u.power),
+              Array.isArray(u.status) ? u.status.join(' ') : 'unknown',
+              vars['battery.charge'] === undefined ? '-' : `${vars['battery.charge']}%`,
+              vars['battery.runtime'] === undefined ? '-' : `${vars['battery.runtime']}s`,
+              vars['ups.load'] === undefined ? '-' : `${vars['ups.load']}%`,
+              Array.isArray(u.lastEvents) && u.lastEvents.length > 0 ? u.lastEvents.join(',') : '-',
+              ago(u.observedAt as string, now),
+            ];
+          }),
+        );
+      });
+      return 0;
+    }
+    case 'runs': {
+      if (sub !== undefined) {
+        const run = await client.get<Item & { orders: Item[] }>(`/api/v1/runs/${encodeURIComponent(sub)}`);
+        out(run, () =>
+          [
+            `Run ${str(run.id)} on ${str(run.ups)}: ${str(run.state)}, started ${str(run.startedAt)}${run.endedAt ? `, ended ${str(run.endedAt)} (${str(run.endReason)})` : ''}`,
+            '',
+            formatTable(
+              ['STAGE', 'HOST', 'ACK', 'OUTCOME', 'EXIT', 'ORDER'],
+              run.orders.map((o) => [
+                str(o.stage),
+                str(o.host),
+                str(o.ackStatus),
+                str(o.outcome),
+                str(o.exitCode),
+                str(o.id),
+              ]),
+            ),
+          ].join('\n'),
+        );
+        return 0;
+      }
+      const { items } = await client.get<{ items: Item[] }>('/api/v1/runs');
+      out(items, () =>
+        formatTable(
+          ['RUN', 'UPS', 'STATE', 'STARTED', 'STAGES FIRED', 'END'],
+          items.map((r) => [
+            str(r.id),
+            str(r.ups),
+            str(r.state),
+            str(r.startedAt),
+            (r.firedStages as string[]).join(',') || '-',
+            str(r.endReason),
+          ]),
+        ),
+      );
+      return 0;
+    }
+    case 'policy': {
+      if (sub === 'show') {
+        const policy = await client.get<Item>('/api/v1/policy');
+        out(policy, () => JSON.stringify(policy.document, null, 2));
+        return 0;
+      }
+      if (sub === 'apply' && arg !== undefined) {
+        const document: unknown = parseYaml(await readFile(arg, 'utf8'));
+        const result = await client.put<Item>('/api/v1/policy', document);
+        out(result, () => `Policy applied from ${arg}.`);
+        return 0;
+      }
+      throw new AppError('bad_request', 'usage: upsfleet policy show | policy apply FILE');
+    }
+    default:
+      throw new AppError('bad_request', `unknown command "${command}"`);
+  }
+}

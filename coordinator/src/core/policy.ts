@@ -1,0 +1,117 @@
+/**
+ * The fleet policy document (YAML on disk, JSON through the API), parsed once and then trusted.
+ *
+ * This is the first, minimal form: UPSes and their watcher, hosts and their feeds, and ordered
+ * stages whose trigger is "on battery for a duration". Every error names the field.
+ */
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { parseDuration } from '../../../shared/src/duration.js';
+import { AppError } from '../../../shared/src/errors.js';
+import { NameSchema } from '../../../shared/src/protocol.js';
+
+const DurationSchema = z.string().transform((text, ctx) => {
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+    return z.NEVER;
+  }
+});
+
+const PolicySchema = z.strictObject({
+  ups: z
+    .array(
+      z.strictObject({
+        name: NameSchema,
+        /** Name of the enrolled agent whose watcher reports this UPS. */
+        watcher: NameSchema,
+      }),
+    )
+    .min(1, 'list at least one UPS'),
+  hosts: z.array(
+    z.strictObject({
+      name: NameSchema,
+      /** The UPSes that feed this host. */
+      ups: z.array(NameSchema).min(1, 'a host is fed by at least one UPS'),
+    }),
+  ),
+  stages: z.array(
+    z.strictObject({
+      name: NameSchema,
+      hosts: z.array(NameSchema).min(1, 'a stage shuts down at least one host'),
+      trigger: z.strictObject({
+        /** Fire once the UPS has been on battery this long (`0s` = at once). */
+        onBattery: DurationSchema,
+      }),
+    }),
+  ),
+});
+
+export type Policy = z.output<typeof PolicySchema>;
+export type PolicyInput = z.input<typeof PolicySchema>;
+
+export class PolicyError extends AppError {
+  override readonly name = 'PolicyError';
+  readonly errors: readonly string[];
+  constructor(errors: readonly string[]) {
+    super('unprocessable', `invalid policy:\n  - ${errors.join('\n  - ')}`, { details: { errors } });
+    this.errors = errors;
+  }
+}
+
+function pathOf(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)),
+    '',
+  );
+}
+
+function duplicates(names: readonly string[]): string[] {
+  return names.filter((name, index) => names.indexOf(name) !== index);
+}
+
+/** Validates a policy document (already decoded from YAML/JSON); throws PolicyError listing every problem. */
+export function parsePolicy(input: unknown): Policy {
+  const result = PolicySchema.safeParse(input);
+  if (!result.success) {
+    throw new PolicyError(
+      result.error.issues.map((issue) => `${pathOf(issue.path) || '(document)'}: ${issue.message}`),
+    );
+  }
+  const policy = result.data;
+  const errors: string[] = [];
+  const upsNames = policy.ups.map((u) => u.name);
+  const hostNames = policy.hosts.map((h) => h.name);
+  for (const name of duplicates(upsNames)) errors.push(`ups: "${name}" is listed twice`);
+  for (const name of duplicates(hostNames)) errors.push(`hosts: "${name}" is listed twice`);
+  for (const name of duplicates(policy.stages.map((s) => s.name)))
+    errors.push(`stages: "${name}" is listed twice`);
+  policy.hosts.forEach((host, i) => {
+    for (const ups of host.ups) {
+      if (!upsNames.includes(ups)) errors.push(`hosts[${i}].ups: unknown UPS "${ups}"`);
+    }
+  });
+  policy.stages.forEach((stage, i) => {
+    for (const host of stage.hosts) {
+      if (!hostNames.includes(host)) errors.push(`stages[${i}].hosts: unknown host "${host}"`);
+    }
+  });
+  if (errors.length > 0) throw new PolicyError(errors);
+  return policy;
+}
+
+export function parsePolicyYaml(text: string): Policy {
+  let document: unknown;
+  try {
+    document = parseYaml(text);
+  } catch (cause) {
+    throw new PolicyError([`not valid YAML: ${cause instanceof Error ? cause.message : String(cause)}`]);
+  }
+  return parsePolicy(document);
+}
+
+/** The hosts of `stage` that `ups` feeds. */
+export function hostsOfStageOnUps(policy: Policy, stage: Policy['stages'][number], ups: string): string[] {
+  return stage.hosts.filter((name) => policy.hosts.find((host) => host.name === name)?.ups.includes(ups));
+}

@@ -1,0 +1,48 @@
+import { and, asc, eq } from 'drizzle-orm';
+import type { Ed25519PublicJwk } from '../../../../shared/src/protocol.js';
+import type { Db } from '../client.js';
+import { agents } from '../schema.js';
+
+export interface AgentRow {
+  readonly id: string;
+  readonly name: string;
+  readonly publicKey: unknown;
+  readonly kid: string;
+  readonly status: 'active' | 'revoked';
+  readonly enrolledAt: Date;
+  readonly lastSeenAt: Date | null;
+  readonly lastEventSeq: number | null;
+}
+
+export async function findActiveAgent(db: Db, id: string): Promise<AgentRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(agents)
+    .where(and(eq(agents.id, id), eq(agents.status, 'active')));
+  return row;
+}
+
+export async function findActiveAgentByName(db: Db, name: string): Promise<AgentRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(agents)
+    .where(and(eq(agents.name, name), eq(agents.status, 'active')));
+  return row;
+}
+
+export function listAgents(db: Db): Promise<AgentRow[]> {
+  return db.select().from(agents).orderBy(asc(agents.name));
+}
+
+export async function insertAgent(
+  db: Db,
+  agent: { name: string; publicKey: Ed25519PublicJwk; kid: string; enrolledAt: Date },
+): Promise<AgentRow> {
+  const [row] = await db.insert(agents).values(agent).returning();
+  if (row === undefined) throw new Error('insert into agents returned no row');
+  return row;
+}
+
+export async function touchAgent(db: Db, id: string, at: Date): Promise<void> {
+  await db.update(agents).set({ lastSeenAt: at }).where(eq(agents.id, id));
+}

@@ -1,0 +1,106 @@
+import { and, asc, eq, gt, inArray, isNull, or, type SQL } from 'drizzle-orm';
+import type { Db } from '../client.js';
+import { orders } from '../schema.js';
+
+export type OrderRow = typeof orders.$inferSelect;
+export type NewOrder = Pick<
+  typeof orders.$inferInsert,
+  'id' | 'runId' | 'agentId' | 'host' | 'stage' | 'drill' | 'token' | 'createdAt' | 'expiresAt'
+>;
+
+/** Inserts the order unless this run already has one for that stage and agent; returns the stored one. */
+export async function insertOrder(db: Db, order: NewOrder): Promise<OrderRow> {
+  await db.insert(orders).values(order).onConflictDoNothing();
+  const [row] = await db
+    .select()
+    .from(orders)
+    .where(
+      and(eq(orders.runId, order.runId), eq(orders.stage, order.stage), eq(orders.agentId, order.agentId)),
+    );
+  if (row === undefined) throw new Error('order vanished after insert');
+  return row;
+}
+
+/**
+ * Orders still owed to an agent: not expired, not refused, and with no final outcome. An order the
+ * host acknowledged but whose result never came (the host went down mid-way) is owed too: the agent
+ * recognises it as a duplicate, which is how a rebooted host proves it will not run it twice.
+ */
+export function pendingOrdersFor(db: Db, agentId: string, now: Date): Promise<OrderRow[]> {
+  return db
+    .select()
+    .from(orders)
+    .where(
+      and(
+        eq(orders.agentId, agentId),
+        gt(orders.expiresAt, now),
+        or(isNull(orders.ackStatus), eq(orders.ackStatus, 'accepted')),
+        or(isNull(orders.outcome), eq(orders.outcome, 'started')),
+      ),
+    )
+    .orderBy(asc(orders.createdAt));
+}
+
+export async function markOrdersSent(db: Db, ids: readonly string[], at: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .update(orders)
+    .set({ lastSentAt: at })
+    .where(inArray(orders.id, [...ids]));
+}
+
+/** Records an acknowledgement; false if the order does not exist or belongs to another agent. */
+export async function recordAck(
+  db: Db,
+  ack: {
+    orderId: string;
+    agentId: string;
+    status: 'accepted' | 'duplicate' | 'rejected';
+    reason?: string;
+    at: Date;
+  },
+): Promise<boolean> {
+  const rows = await db
+    .update(orders)
+    .set({ ackStatus: ack.status, ackReason: ack.reason ?? null, ackedAt: ack.at })
+    .where(and(eq(orders.id, ack.orderId), eq(orders.agentId, ack.agentId)))
+    .returning({ id: orders.id });
+  return rows.length === 1;
+}
+
+export async function recordResult(
+  db: Db,
+  result: {
+    orderId: string;
+    agentId: string;
+    outcome: 'started' | 'succeeded' | 'failed' | 'drill';
+    exitCode?: number | null;
+    output?: string;
+    error?: string;
+    at: Date;
+  },
+): Promise<boolean> {
+  const rows = await db
+    .update(orders)
+    .set({
+      outcome: result.outcome,
+      outcomeAt: result.at,
+      exitCode: result.exitCode ?? null,
+      output: result.output ?? null,
+      error: result.error ?? null,
+    })
+    .where(and(eq(orders.id, result.orderId), eq(orders.agentId, result.agentId)))
+    .returning({ id: orders.id });
+  return rows.length === 1;
+}
+
+export function listOrders(db: Db, filter: { runId?: string; agentId?: string } = {}): Promise<OrderRow[]> {
+  const conditions: SQL[] = [];
+  if (filter.runId !== undefined) conditions.push(eq(orders.runId, filter.runId));
+  if (filter.agentId !== undefined) conditions.push(eq(orders.agentId, filter.agentId));
+  return db
+    .select()
+    .from(orders)
+    .where(and(...conditions))
+    .orderBy(asc(orders.createdAt));
+}

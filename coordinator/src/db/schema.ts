@@ -1,0 +1,173 @@
+/**
+ * The one schema file. camelCase keys, snake_case columns, timestamptz everywhere.
+ * Migrations are generated from it (`npm run db:generate`), committed, and never edited.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const agentStatus = pgEnum('agent_status', ['active', 'revoked']);
+export const powerState = pgEnum('power_state', ['online', 'battery', 'unknown']);
+export const runState = pgEnum('run_state', ['active', 'ended']);
+export const ackStatus = pgEnum('ack_status', ['accepted', 'duplicate', 'rejected']);
+export const orderOutcome = pgEnum('order_outcome', ['started', 'succeeded', 'failed', 'drill']);
+
+/** Key/value settings the coordinator keeps for itself (e.g. its signing key). */
+export const settings = pgTable('settings', {
+  key: text('key').primaryKey(),
+  value: jsonb('value').notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+export const apiTokens = pgTable('api_tokens', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull().unique(),
+  /** sha256 of the token, hex. The token itself is shown once and never stored. */
+  tokenHash: text('token_hash').notNull().unique(),
+  scopes: text('scopes').array().notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  lastUsedAt: ts('last_used_at'),
+  revokedAt: ts('revoked_at'),
+});
+
+export const enrollments = pgTable('enrollments', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  tokenHash: text('token_hash').notNull().unique(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  expiresAt: ts('expires_at').notNull(),
+  usedAt: ts('used_at'),
+  agentId: uuid('agent_id'),
+});
+
+export const agents = pgTable(
+  'agents',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    /** Ed25519 public JWK registered at enrollment. */
+    publicKey: jsonb('public_key').notNull(),
+    kid: text('kid').notNull(),
+    status: agentStatus('status').notNull().default('active'),
+    enrolledAt: ts('enrolled_at').notNull().defaultNow(),
+    lastSeenAt: ts('last_seen_at'),
+    /** Highest UPS event sequence number accepted from this agent. */
+    lastEventSeq: bigint('last_event_seq', { mode: 'number' }),
+  },
+  (t) => [uniqueIndex('agents_active_name').on(t.name).where(sql`${t.status} = 'active'`)],
+);
+
+export const policies = pgTable('policies', {
+  id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+  document: jsonb('document').notNull(),
+  appliedAt: ts('applied_at').notNull().defaultNow(),
+  appliedBy: text('applied_by').notNull(),
+});
+
+export const upsStates = pgTable('ups_states', {
+  ups: text('ups').primaryKey(),
+  power: powerState('power').notNull(),
+  /** When `power` last changed (observed time). */
+  powerSince: ts('power_since').notNull(),
+  status: text('status').array(),
+  vars: jsonb('vars').notNull().default({}),
+  lastEvents: text('last_events').array().notNull(),
+  observedAt: ts('observed_at').notNull(),
+  reportedBy: uuid('reported_by').notNull(),
+});
+
+export const upsEvents = pgTable(
+  'ups_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    ups: text('ups').notNull(),
+    agentId: uuid('agent_id')
+      .notNull()
+      .references(() => agents.id),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    events: text('events').array().notNull(),
+    status: text('status').array(),
+    vars: jsonb('vars').notNull().default({}),
+    observedAt: ts('observed_at').notNull(),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('ups_events_agent_seq').on(t.agentId, t.seq),
+    index('ups_events_ups_time').on(t.ups, t.observedAt),
+  ],
+);
+
+/** An outage of one UPS, from the first on-battery reading until power is back. */
+export const runs = pgTable(
+  'runs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    ups: text('ups').notNull(),
+    state: runState('state').notNull().default('active'),
+    startedAt: ts('started_at').notNull(),
+    endedAt: ts('ended_at'),
+    endReason: text('end_reason'),
+    /** Stages whose orders were issued, in order; a restarted coordinator never fires them again. */
+    firedStages: text('fired_stages').array().notNull().default(sql`'{}'::text[]`),
+  },
+  (t) => [uniqueIndex('runs_one_active_per_ups').on(t.ups).where(sql`${t.state} = 'active'`)],
+);
+
+export const orders = pgTable(
+  'orders',
+  {
+    id: uuid('id').primaryKey(),
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => runs.id),
+    agentId: uuid('agent_id')
+      .notNull()
+      .references(() => agents.id),
+    host: text('host').notNull(),
+    stage: text('stage').notNull(),
+    drill: boolean('drill').notNull().default(false),
+    /** The signed order as sent; re-sent unchanged until the host reports a result. */
+    token: text('token').notNull(),
+    createdAt: ts('created_at').notNull(),
+    expiresAt: ts('expires_at').notNull(),
+    lastSentAt: ts('last_sent_at'),
+    ackStatus: ackStatus('ack_status'),
+    ackReason: text('ack_reason'),
+    ackedAt: ts('acked_at'),
+    outcome: orderOutcome('outcome'),
+    outcomeAt: ts('outcome_at'),
+    exitCode: integer('exit_code'),
+    output: text('output'),
+    error: text('error'),
+  },
+  (t) => [
+    uniqueIndex('orders_run_stage_agent').on(t.runId, t.stage, t.agentId),
+    index('orders_agent').on(t.agentId),
+  ],
+);
+
+export const schema = {
+  settings,
+  apiTokens,
+  enrollments,
+  agents,
+  policies,
+  upsStates,
+  upsEvents,
+  runs,
+  orders,
+};

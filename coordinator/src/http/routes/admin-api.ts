@@ -1,0 +1,94 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
+import type { Clock } from '../../../../shared/src/clock.js';
+import { parseDuration } from '../../../../shared/src/duration.js';
+import { AppError, NotFoundError } from '../../../../shared/src/errors.js';
+import { NameSchema } from '../../../../shared/src/protocol.js';
+import type { Db } from '../../db/client.js';
+import { listAgents } from '../../db/queries/agents.js';
+import { listOrders, type OrderRow } from '../../db/queries/orders.js';
+import { latestPolicy } from '../../db/queries/policies.js';
+import { findRun, listRuns } from '../../db/queries/runs.js';
+import { listUpsStates } from '../../db/queries/ups-events.js';
+import { createEnrollment } from '../../fleet/enrollment.js';
+import type { Fleet } from '../../fleet/fleet.js';
+import type { Hub } from '../../ws/hub.js';
+import { type AdminEnv, requireToken } from '../admin-auth.js';
+import { readJson } from '../validate.js';
+
+const EnrollmentBody = z.strictObject({
+  name: NameSchema,
+  ttl: z
+    .string()
+    .refine((text) => {
+      try {
+        return parseDuration(text) > 0;
+      } catch {
+        return false;
+      }
+    }, 'a duration such as 15m or 24h')
+    .optional(),
+});
+
+function publicOrder(order: OrderRow) {
+  const { token: _token, ...rest } = order;
+  return rest;
+}
+
+/** `/api/v1`: the admin API (bearer token with scopes). */
+export function adminApiRoutes(deps: { db: Db; clock: Clock; fleet: Fleet; hub: Hub }) {
+  const { db } = deps;
+  const read = requireToken(db, 'read');
+  const write = requireToken(db, 'write');
+  return new Hono<AdminEnv>()
+    .use(
+      bodyLimit({
+        maxSize: 1024 * 1024,
+        onError: () => {
+          throw new AppError('payload_too_large', 'request body over 1 MiB');
+        },
+      }),
+    )
+    .post('/enrollments', write, async (c) => {
+      const body = await readJson(c, EnrollmentBody);
+      const ttl = body.ttl === undefined ? undefined : parseDuration(body.ttl);
+      return c.json(await createEnrollment(db, deps.clock, body.name, ttl), 201);
+    })
+    .get('/hosts', read, async (c) => {
+      const agents = await listAgents(db);
+      return c.json({
+        items: agents.map(({ publicKey: _key, ...agent }) => ({
+          ...agent,
+          connected: deps.hub.isConnected(agent.id),
+        })),
+      });
+    })
+    .get('/ups', read, async (c) => c.json({ items: await listUpsStates(db) }))
+    .get('/runs', read, async (c) => c.json({ items: await listRuns(db) }))
+    .get('/runs/:id', read, async (c) => {
+      const id = c.req.param('id');
+      const run = z.uuid().safeParse(id).success ? await findRun(db, id) : undefined;
+      if (run === undefined) throw new NotFoundError(`no run ${id}`);
+      return c.json({ ...run, orders: (await listOrders(db, { runId: run.id })).map(publicOrder) });
+    })
+    .get('/orders', read, async (c) => {
+      const runId = c.req.query('run');
+      const agentId = c.req.query('agent');
+      const orders = await listOrders(db, {
+        ...(runId === undefined ? {} : { runId: z.uuid().parse(runId) }),
+        ...(agentId === undefined ? {} : { agentId: z.uuid().parse(agentId) }),
+      });
+      return c.json({ items: orders.map(publicOrder) });
+    })
+    .get('/policy', read, async (c) => {
+      const policy = await latestPolicy(db);
+      if (policy === undefined) throw new NotFoundError('no policy has been applied yet');
+      return c.json(policy);
+    })
+    .put('/policy', write, async (c) => {
+      const document = await readJson(c, z.unknown());
+      const policy = await deps.fleet.applyPolicy(document, `token:${c.get('principal').name}`);
+      return c.json({ applied: true, stages: policy.stages.map((s) => s.name) });
+    });
+}

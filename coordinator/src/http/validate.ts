@@ -1,0 +1,21 @@
+import type { Context } from 'hono';
+import type { z } from 'zod';
+import { ProtocolError } from '../../../shared/src/errors.js';
+
+/** Reads and validates a JSON body; a body that is not JSON or not valid is a 400 with every problem listed. */
+export async function readJson<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch (cause) {
+    throw new ProtocolError('request body is not valid JSON', { cause });
+  }
+  const result = schema.safeParse(body);
+  if (!result.success) {
+    const errors = result.error.issues.map(
+      (issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`,
+    );
+    throw new ProtocolError(`invalid request body: ${errors.join('; ')}`, { details: { errors } });
+  }
+  return result.data;
+}

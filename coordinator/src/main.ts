@@ -1,0 +1,107 @@
+/**
+ * The composition root: config → database → keys → fleet → HTTP + WebSocket → graceful stop.
+ * Nothing runs at import time; `startCoordinator` builds every real object.
+ */
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { parse as parseYaml } from 'yaml';
+import { type Clock, systemClock } from '../../shared/src/clock.js';
+import type { Logger } from '../../shared/src/logger.js';
+import { CloseCode, MAX_FRAME_BYTES } from '../../shared/src/protocol.js';
+import { createReplayGuard } from '../../shared/src/signing.js';
+import { ensureAdminToken, loadOrCreateSigningKey } from './bootstrap.js';
+import type { CoordinatorConfig } from './config.js';
+import { openDatabase } from './db/client.js';
+import { createAgentKeys } from './fleet/agent-keys.js';
+import { createFleet } from './fleet/fleet.js';
+import { createApp } from './http/app.js';
+import { startAgentSession } from './ws/agent-session.js';
+import { createHub } from './ws/hub.js';
+import { createUpgradeHandler } from './ws/upgrade.js';
+
+export interface RunningCoordinator {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function startCoordinator(
+  config: CoordinatorConfig,
+  options: { logger: Logger; clock?: Clock; announceAdminToken: (token: string) => void },
+): Promise<RunningCoordinator> {
+  const { logger } = options;
+  const clock = options.clock ?? systemClock;
+  const database = await openDatabase(config.database);
+  try {
+    const { db } = database;
+    logger.info('database ready', {
+      kind: database.kind,
+      ...(config.database.kind === 'pglite' ? { dataDir: config.database.dataDir } : {}),
+    });
+    const signingKey = await loadOrCreateSigningKey(db);
+    await ensureAdminToken(db, config.adminToken, options.announceAdminToken, logger);
+
+    const hub = createHub();
+    const agentKeys = createAgentKeys(db);
+    const fleet = await createFleet({ db, hub, clock, logger, signingKey, orderTtlMs: config.orderTtlMs });
+    if (config.policyFile !== undefined) {
+      const document: unknown = parseYaml(await readFile(config.policyFile, 'utf8'));
+      await fleet.applyPolicy(document, `file:${config.policyFile}`);
+    }
+
+    const app = createApp({ db, clock, logger, signingKey, agentKeys, fleet, hub });
+    const server = createAdaptorServer({ fetch: app.fetch });
+    const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+    wss.on('connection', (ws: WebSocket, _request: IncomingMessage, agentId: string) => {
+      startAgentSession(ws, agentId, {
+        db,
+        hub,
+        fleet,
+        agentKeys,
+        clock,
+        logger,
+        heartbeatMs: config.heartbeatMs,
+      }).catch((error: unknown) => {
+        logger.error('agent session failed', { error: String(error) });
+        ws.terminate();
+      });
+    });
+    server.on(
+      'upgrade',
+      createUpgradeHandler({ wss, agentKeys, replayGuard: createReplayGuard(), clock, logger }),
+    );
+
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const { port } = server.address() as AddressInfo;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const url = `http://${host}:${port}`;
+    logger.info('coordinator listening', { url });
+    await fleet.resume();
+
+    return {
+      url,
+      port,
+      async close() {
+        hub.closeAll(CloseCode.GoingAway, 'coordinator stopping');
+        for (const client of wss.clients) client.terminate();
+        wss.close();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await fleet.stop();
+        await database.close();
+        logger.info('coordinator stopped');
+      },
+    };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}

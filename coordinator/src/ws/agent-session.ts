@@ -1,0 +1,129 @@
+import type { WebSocket } from 'ws';
+import { assertNever } from '../../../shared/src/assert-never.js';
+import type { Clock } from '../../../shared/src/clock.js';
+import { AppError } from '../../../shared/src/errors.js';
+import type { Logger } from '../../../shared/src/logger.js';
+import {
+  type AgentMessage,
+  CloseCode,
+  type CoordinatorMessage,
+  encodeMessage,
+  PROTOCOL_VERSION,
+  parseAgentMessage,
+} from '../../../shared/src/protocol.js';
+import { verifyUpsEvent } from '../../../shared/src/tokens.js';
+import type { Db } from '../db/client.js';
+import { findActiveAgent, touchAgent } from '../db/queries/agents.js';
+import type { AgentKeys } from '../fleet/agent-keys.js';
+import type { Fleet } from '../fleet/fleet.js';
+import type { Hub } from './hub.js';
+
+export interface SessionDeps {
+  readonly db: Db;
+  readonly hub: Hub;
+  readonly fleet: Fleet;
+  readonly agentKeys: AgentKeys;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** A ping every interval; no pong by the next one terminates the connection. */
+  readonly heartbeatMs: number;
+}
+
+/** One authenticated agent connection: parse each frame, dispatch it, keep the link alive. */
+export async function startAgentSession(ws: WebSocket, agentId: string, deps: SessionDeps): Promise<void> {
+  const agent = await findActiveAgent(deps.db, agentId);
+  if (agent === undefined) {
+    ws.close(CloseCode.Revoked, 'agent is not active');
+    return;
+  }
+  const log = (level: 'info' | 'warn', message: string, fields: Record<string, string | number> = {}) =>
+    deps.logger[level](message, { agent: agent.name, ...fields });
+  const send = (message: CoordinatorMessage) => ws.send(encodeMessage(message));
+  const connection = {
+    agentId,
+    send: (text: string) => ws.send(text),
+    close: (code: number, reason: string) => ws.close(code, reason),
+  };
+  let alive = true;
+  let greeted = false;
+  const heartbeat = setInterval(() => {
+    if (!alive) {
+      log('warn', 'no pong: connection terminated');
+      ws.terminate();
+      return;
+    }
+    alive = false;
+    ws.ping();
+  }, deps.heartbeatMs);
+  heartbeat.unref();
+
+  deps.hub.add(connection);
+  await touchAgent(deps.db, agentId, new Date(deps.clock.now()));
+  log('info', 'agent connected');
+  send({
+    type: 'welcome',
+    protocol: PROTOCOL_VERSION,
+    agentId,
+    name: agent.name,
+    serverTime: deps.clock.now(),
+  });
+
+  ws.on('pong', () => {
+    alive = true;
+  });
+  ws.on('close', (code, reason) => {
+    clearInterval(heartbeat);
+    deps.hub.remove(connection);
+    log('info', 'agent disconnected', { code, reason: reason.toString() });
+    void touchAgent(deps.db, agentId, new Date(deps.clock.now())).catch(() => undefined);
+  });
+  ws.on('message', (data, isBinary) => {
+    alive = true;
+    let message: AgentMessage;
+    try {
+      if (isBinary) throw new AppError('protocol', 'binary frames are not part of the protocol');
+      message = parseAgentMessage(data.toString());
+    } catch (error) {
+      log('warn', 'bad frame: connection closed', {
+        reason: error instanceof Error ? error.message : String(error),
+      });
+      ws.close(CloseCode.ProtocolError, 'bad frame');
+      return;
+    }
+    handle(message).catch((error: unknown) => {
+      const reason = error instanceof Error ? error.message : String(error);
+      log('warn', `${message.type} refused`, { reason });
+      const code = error instanceof AppError ? error.code : 'internal';
+      send({ type: 'error', code, message: reason.slice(0, 500) });
+    });
+  });
+
+  async function handle(message: AgentMessage): Promise<void> {
+    switch (message.type) {
+      case 'hello':
+        if (message.protocol !== PROTOCOL_VERSION) {
+          log('warn', 'protocol version mismatch', { theirs: message.protocol, ours: PROTOCOL_VERSION });
+          ws.close(CloseCode.UnsupportedVersion, `coordinator speaks protocol ${PROTOCOL_VERSION}`);
+          return;
+        }
+        greeted = true;
+        log('info', 'hello', { version: message.version, roles: message.roles.join(',') });
+        await deps.fleet.agentReady(agentId);
+        return;
+      case 'event': {
+        const event = await verifyUpsEvent(message.token, deps.agentKeys.keyOf, deps.clock.now());
+        if (event.agentId !== agentId) throw new AppError('forbidden', 'event signed by another agent');
+        await deps.fleet.ingestEvent(event);
+        send({ type: 'event-ack', seq: event.claims.seq });
+        return;
+      }
+      case 'ack':
+      case 'result':
+        if (!greeted) throw new AppError('protocol', `${message.type} before hello`);
+        await deps.fleet.agentReport(agentId, message);
+        return;
+      default:
+        assertNever(message, 'agent message');
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import { CloseCode, type CoordinatorMessage, encodeMessage } from '../../../shared/src/protocol.js';
+
+/** What the hub needs from one live agent connection. */
+export interface AgentConnection {
+  readonly agentId: string;
+  send(message: string): void;
+  close(code: number, reason: string): void;
+}
+
+/** The live agent connections, by agent id; at most one per agent (a newer one replaces the older). */
+export function createHub() {
+  const connections = new Map<string, AgentConnection>();
+  return {
+    add(connection: AgentConnection): void {
+      const previous = connections.get(connection.agentId);
+      connections.set(connection.agentId, connection);
+      previous?.close(CloseCode.Replaced, 'replaced by a newer connection');
+    },
+    remove(connection: AgentConnection): void {
+      if (connections.get(connection.agentId) === connection) connections.delete(connection.agentId);
+    },
+    /** Sends if the agent is connected; false otherwise (the order stays pending in the database). */
+    send(agentId: string, message: CoordinatorMessage): boolean {
+      const connection = connections.get(agentId);
+      if (connection === undefined) return false;
+      connection.send(encodeMessage(message));
+      return true;
+    },
+    isConnected(agentId: string): boolean {
+      return connections.has(agentId);
+    },
+    disconnect(agentId: string, code: number, reason: string): void {
+      connections.get(agentId)?.close(code, reason);
+    },
+    closeAll(code: number, reason: string): void {
+      for (const connection of connections.values()) connection.close(code, reason);
+      connections.clear();
+    },
+    get size() {
+      return connections.size;
+    },
+  };
+}
+export type Hub = ReturnType<typeof createHub>;
