@@ -30,14 +30,12 @@ export interface SessionDeps {
 }
 
 /** One authenticated agent connection: parse each frame, dispatch it, keep the link alive. */
-export async function startAgentSession(ws: WebSocket, agentId: string, deps: SessionDeps): Promise<void> {
-  const agent = await findActiveAgent(deps.db, agentId);
-  if (agent === undefined) {
-    ws.close(CloseCode.Revoked, 'agent is not active');
-    return;
-  }
+export function startAgentSession(ws: WebSocket, agentId: string, deps: SessionDeps): Promise<void> {
+  // Listeners go on synchronously: an agent sends hello the moment the socket opens, and a frame
+  // that arrives before its listener exists is lost. Frames wait for `ready` instead.
+  let agentName = agentId;
   const log = (level: 'info' | 'warn', message: string, fields: Record<string, string | number> = {}) =>
-    deps.logger[level](message, { agent: agent.name, ...fields });
+    deps.logger[level](message, { agent: agentName, ...fields });
   const send = (message: CoordinatorMessage) => ws.send(encodeMessage(message));
   const connection = {
     agentId,
@@ -46,6 +44,7 @@ export async function startAgentSession(ws: WebSocket, agentId: string, deps: Se
   };
   let alive = true;
   let greeted = false;
+  let closed = false;
   const heartbeat = setInterval(() => {
     if (!alive) {
       log('warn', 'no pong: connection terminated');
@@ -57,21 +56,32 @@ export async function startAgentSession(ws: WebSocket, agentId: string, deps: Se
   }, deps.heartbeatMs);
   heartbeat.unref();
 
-  deps.hub.add(connection);
-  await touchAgent(deps.db, agentId, new Date(deps.clock.now()));
-  log('info', 'agent connected');
-  send({
-    type: 'welcome',
-    protocol: PROTOCOL_VERSION,
-    agentId,
-    name: agent.name,
-    serverTime: deps.clock.now(),
-  });
+  const ready = (async () => {
+    const agent = await findActiveAgent(deps.db, agentId);
+    if (agent === undefined) {
+      ws.close(CloseCode.Revoked, 'agent is not active');
+      return false;
+    }
+    agentName = agent.name;
+    if (closed) return false;
+    deps.hub.add(connection);
+    await touchAgent(deps.db, agentId, new Date(deps.clock.now()));
+    log('info', 'agent connected');
+    send({
+      type: 'welcome',
+      protocol: PROTOCOL_VERSION,
+      agentId,
+      name: agent.name,
+      serverTime: deps.clock.now(),
+    });
+    return true;
+  })();
 
   ws.on('pong', () => {
     alive = true;
   });
   ws.on('close', (code, reason) => {
+    closed = true;
     clearInterval(heartbeat);
     deps.hub.remove(connection);
     log('info', 'agent disconnected', { code, reason: reason.toString() });
@@ -90,13 +100,17 @@ export async function startAgentSession(ws: WebSocket, agentId: string, deps: Se
       ws.close(CloseCode.ProtocolError, 'bad frame');
       return;
     }
-    handle(message).catch((error: unknown) => {
-      const reason = error instanceof Error ? error.message : String(error);
-      log('warn', `${message.type} refused`, { reason });
-      const code = error instanceof AppError ? error.code : 'internal';
-      send({ type: 'error', code, message: reason.slice(0, 500) });
-    });
+    ready
+      .then((ok) => (ok ? handle(message) : undefined))
+      .catch((error: unknown) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        log('warn', `${message.type} refused`, { reason });
+        const code = error instanceof AppError ? error.code : 'internal';
+        send({ type: 'error', code, message: reason.slice(0, 500) });
+      });
   });
+
+  return ready.then(() => undefined);
 
   async function handle(message: AgentMessage): Promise<void> {
     switch (message.type) {
