@@ -1,0 +1,119 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AppError } from '../../shared/src/errors.js';
+import { loadAgentConfig, parseAgentConfig } from './config.js';
+import { createTempDir } from './test-support.js';
+
+function configError(text: string): AppError {
+  try {
+    parseAgentConfig(text, '/etc/upsfleet/agent.yaml');
+  } catch (error) {
+    if (error instanceof AppError) return error;
+    throw error;
+  }
+  throw new Error('expected a config error');
+}
+
+describe('parseAgentConfig', () => {
+  it('reads a host config, applies defaults and resolves stateDir against the config folder', () => {
+    const config = parseAgentConfig(
+      'coordinator: https://ups.example.net/\nstateDir: state\nhost:\n  shutdown: [/sbin/poweroff]\n',
+      '/etc/upsfleet/agent.yaml',
+    );
+    expect(config).toEqual({
+      coordinator: 'https://ups.example.net',
+      stateDir: '/etc/upsfleet/state',
+      host: {
+        name: undefined,
+        shutdown: ['/sbin/poweroff'],
+        shutdownTimeout: 300_000,
+        clockTolerance: 30_000,
+      },
+      source: '/etc/upsfleet/agent.yaml',
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.host?.shutdown)).toBe(true);
+  });
+
+  it('parses durations and keeps an absolute stateDir', () => {
+    const config = parseAgentConfig(
+      [
+        'coordinator: http://10.0.0.5:8080',
+        'stateDir: /var/lib/upsfleet-agent',
+        'host:',
+        '  name: web1',
+        '  shutdown: [systemctl, poweroff]',
+        '  shutdownTimeout: 90s',
+        '  clockTolerance: 1m30s',
+        'ups:',
+        '  - id: main',
+      ].join('\n'),
+      'agent.yaml',
+    );
+    expect(config.stateDir).toBe('/var/lib/upsfleet-agent');
+    expect(config.host).toMatchObject({ name: 'web1', shutdownTimeout: 90_000, clockTolerance: 90_000 });
+  });
+
+  it('lists every bad key with its path in one config error', () => {
+    const error = configError(
+      [
+        'coordinator: ftp://ups.example.net',
+        'host:',
+        '  shutdown: /sbin/shutdown -h now',
+        '  shutdownTimeout: 5 minutes',
+        '  clockTolerance: 30',
+        '  before: [sync]',
+        'ups: main',
+        'colour: blue',
+      ].join('\n'),
+    );
+    expect(error.code).toBe('config');
+    const message = error.message;
+    expect(message).toContain('/etc/upsfleet/agent.yaml');
+    expect(message).toMatch(/coordinator: must be an http:\/\/ or https:\/\/ URL/);
+    expect(message).toMatch(/stateDir: required/);
+    expect(message).toMatch(/host\.shutdown: .*argv list, not a shell string/);
+    expect(message).toMatch(/host\.shutdownTimeout: must be a duration/);
+    expect(message).toMatch(/host\.clockTolerance: must be a duration/);
+    expect(message).toMatch(/host\.before: unknown key/);
+    expect(message).toMatch(/ups: must be a list/);
+    expect(message).toMatch(/colour: unknown key/);
+    expect(error.details?.problems).toHaveLength(8);
+  });
+
+  it('refuses an empty argv, empty entries and a missing coordinator', () => {
+    const message = configError('stateDir: s\nhost:\n  shutdown: []\n').message;
+    expect(message).toMatch(/coordinator: required/);
+    expect(message).toMatch(/host\.shutdown: must name at least the program/);
+    expect(configError('coordinator: http://x\nstateDir: s\nhost:\n  shutdown: [""]\n').message).toMatch(
+      /host\.shutdown\.0: an argv entry must not be empty/,
+    );
+    expect(
+      configError('coordinator: http://x\nstateDir: s\nhost:\n  shutdown: [a]\n  shutdownTimeout: 0s\n')
+        .message,
+    ).toMatch(/host\.shutdownTimeout: must be longer than 0/);
+  });
+
+  it('refuses YAML that does not parse and an empty file', () => {
+    expect(configError('coordinator: [unclosed\n').message).toMatch(/not valid YAML/);
+    expect(configError('').message).toMatch(/the config is empty/);
+    expect(configError('- a list\n').message).toMatch(/\(top level\)/);
+  });
+});
+
+describe('loadAgentConfig', () => {
+  let cleanup: (() => Promise<void>) | undefined;
+  afterEach(async () => cleanup?.());
+
+  it('reads the file and resolves stateDir relative to it', async () => {
+    const dir = await createTempDir('config');
+    cleanup = dir.remove;
+    const file = join(dir.path, 'agent.yaml');
+    await writeFile(file, 'coordinator: http://127.0.0.1:8080\nstateDir: ./state\n');
+    const config = await loadAgentConfig(file);
+    expect(config.stateDir).toBe(join(dir.path, 'state'));
+    expect(config.host).toBeUndefined();
+    await expect(loadAgentConfig(join(dir.path, 'missing.yaml'))).rejects.toThrow(/cannot read agent config/);
+  });
+});
