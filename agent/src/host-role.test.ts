@@ -7,7 +7,7 @@ import { randomId, signOrder } from '../../shared/src/tokens.js';
 import type { HostConfig } from './config.js';
 import { type ExecutedOrderStore, openExecutedOrders } from './executed-orders.js';
 import { createHostRole } from './host-role.js';
-import { createMemoryLogger } from './logger.js';
+import { createMemoryLogger } from '../../shared/src/logger.js';
 import type { AgentIdentity } from './state-dir.js';
 import { createTempDir, recordedLines, recorderArgv } from './test-support.js';
 

@@ -7,7 +7,7 @@ import { SignatureError } from '../../shared/src/signing.js';
 import { type VerifiedOrder, verifyOrder } from '../../shared/src/tokens.js';
 import type { HostConfig } from './config.js';
 import type { ExecutedOrderStore } from './executed-orders.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../../shared/src/logger.js';
 import { peekOrderId, shortId } from './order-id.js';
 import { type RunCommand, runCommand } from './shutdown-runner.js';
 import type { AgentIdentity } from './state-dir.js';

@@ -13,7 +13,7 @@ import {
 import { createReplayGuard, generateSigningKey, type SigningKeyPair } from '../../shared/src/signing.js';
 import { verifyAgentAuth } from '../../shared/src/tokens.js';
 import { createLink, type Link, type LinkState, toAgentSocketUrl } from './link.js';
-import { createMemoryLogger } from './logger.js';
+import { createMemoryLogger } from '../../shared/src/logger.js';
 import { createAsyncQueue } from './test-support.js';
 
 interface Connection {

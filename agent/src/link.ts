@@ -15,7 +15,7 @@ import {
 } from '../../shared/src/protocol.js';
 import type { SigningKeyPair } from '../../shared/src/signing.js';
 import { signAgentAuth } from '../../shared/src/tokens.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../../shared/src/logger.js';
 import { AGENT_VERSION } from './version.js';
 
 export type LinkState = 'connecting' | 'open' | 'closed' | 'stopped';

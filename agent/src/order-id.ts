@@ -1,20 +1,8 @@
-/**
- * Reads the id (jti) of an order token WITHOUT verifying it, only to label the `ack` of an order that
- * was refused, so the coordinator can match it. Never used to decide anything.
- */
+import { unverifiedTokenId } from '../../shared/src/signing.js';
+
+/** The id of an order token, unverified, to label the ack of a refused order ('unreadable' if none). */
 export function peekOrderId(token: string): string {
-  const payload = token.split('.')[1];
-  if (payload === undefined || payload.length > 16 * 1024) return 'unreadable';
-  try {
-    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-    if (typeof claims === 'object' && claims !== null && 'jti' in claims && typeof claims.jti === 'string') {
-      const id = claims.jti.replace(/[^\x20-\x7e]/g, '?').slice(0, 128);
-      return id === '' ? 'unreadable' : id;
-    }
-  } catch {
-    // fall through
-  }
-  return 'unreadable';
+  return unverifiedTokenId(token) ?? 'unreadable';
 }
 
 /** The first characters of an id, for log messages (the full id goes in the fields). */

@@ -7,7 +7,7 @@ import { type AgentMessage, CloseCode, encodeMessage, parseAgentMessage } from '
 import { generateSigningKey, type SigningKeyPair } from '../../shared/src/signing.js';
 import { randomId, signOrder } from '../../shared/src/tokens.js';
 import type { AgentConfig } from './config.js';
-import { createMemoryLogger } from './logger.js';
+import { createMemoryLogger } from '../../shared/src/logger.js';
 import { runAgent } from './run-agent.js';
 import { writeEnrollment } from './state-dir.js';
 import { createAsyncQueue, createTempDir, recordedLines, recorderArgv } from './test-support.js';

@@ -9,7 +9,7 @@ import type { AgentConfig } from './config.js';
 import { openExecutedOrders } from './executed-orders.js';
 import { createHostRole } from './host-role.js';
 import { createLink, type Link, toAgentSocketUrl } from './link.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../../shared/src/logger.js';
 import type { RunCommand } from './shutdown-runner.js';
 import { loadEnrollment, statePath } from './state-dir.js';
 

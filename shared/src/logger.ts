@@ -1,7 +1,9 @@
-/** A small injectable logger: one line per entry on stderr. Never pass secrets in `fields`. */
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type LogFields = Readonly<Record<string, string | number | boolean | null | undefined>>;
+import { type Clock, systemClock } from './clock.js';
 
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFields = Readonly<Record<string, unknown>>;
+
+/** What every agent part logs through. Injected; nothing logs to a global. */
 export interface Logger {
   debug(message: string, fields?: LogFields): void;
   info(message: string, fields?: LogFields): void;
@@ -9,44 +11,85 @@ export interface Logger {
   error(message: string, fields?: LogFields): void;
 }
 
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/** Field names whose values are never printed, whatever a caller passes by mistake. */
+const SECRET_FIELD = /token|secret|password|authorization|private|^key$|^d$/i;
 
 export function isLogLevel(value: string): value is LogLevel {
-  return value in ORDER;
+  return (LEVELS as readonly string[]).includes(value);
 }
 
-function formatValue(value: string | number | boolean | null): string {
-  const text = String(value);
-  return /[\s"=]/.test(text) ? JSON.stringify(text) : text;
+function formatValue(value: unknown): string {
+  if (value instanceof Error) return JSON.stringify(value.message);
+  if (typeof value === 'string') return /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) {
+    return String(value);
+  }
+  return JSON.stringify(value) ?? String(value);
 }
 
-export function formatLogLine(
-  level: LogLevel,
-  name: string,
-  message: string,
-  fields: LogFields | undefined,
-  at: Date,
-): string {
-  const extra = Object.entries(fields ?? {})
-    .filter((entry): entry is [string, string | number | boolean | null] => entry[1] !== undefined)
-    .map(([key, value]) => ` ${key}=${formatValue(value)}`)
-    .join('');
-  return `${at.toISOString()} ${level.toUpperCase().padEnd(5)} ${name} ${message}${extra}`;
+/** `key=value key2="with space"`, secrets redacted. */
+export function formatFields(fields: LogFields | undefined): string {
+  if (fields === undefined) return '';
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    parts.push(`${key}=${SECRET_FIELD.test(key) ? '[redacted]' : formatValue(value)}`);
+  }
+  return parts.length === 0 ? '' : ` ${parts.join(' ')}`;
 }
 
-export function createConsoleLogger(options: {
-  name: string;
-  level?: LogLevel;
-  write?: (line: string) => void;
-  now?: () => Date;
-}): Logger {
-  const threshold = ORDER[options.level ?? 'info'];
-  const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const now = options.now ?? (() => new Date());
-  const log = (level: LogLevel) => (message: string, fields?: LogFields) => {
-    if (ORDER[level] >= threshold) write(formatLogLine(level, options.name, message, fields, now()));
+export interface ConsoleLoggerOptions {
+  readonly name: string;
+  readonly level?: LogLevel;
+  readonly clock?: Clock;
+  /** Where lines go; stderr by default. */
+  readonly write?: (line: string) => void;
+}
+
+/** One line per entry: `2026-11-23T21:55:00.123Z INFO  agent connected to ws://… as web1 key=value`. */
+export function createConsoleLogger(options: ConsoleLoggerOptions): Logger {
+  const minimum = RANK[options.level ?? 'info'];
+  const clock = options.clock ?? systemClock;
+  const write = options.write ?? ((line: string) => process.stderr.write(line));
+  const log = (level: LogLevel, message: string, fields?: LogFields): void => {
+    if (RANK[level] < minimum) return;
+    const time = new Date(clock.now()).toISOString();
+    write(`${time} ${level.toUpperCase().padEnd(5)} ${options.name} ${message}${formatFields(fields)}\n`);
   };
-  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+  return {
+    debug: (message, fields) => log('debug', message, fields),
+    info: (message, fields) => log('info', message, fields),
+    warn: (message, fields) => log('warn', message, fields),
+    error: (message, fields) => log('error', message, fields),
+  };
 }
 
+export interface LogEntry {
+  readonly level: LogLevel;
+  readonly message: string;
+  readonly fields: LogFields | undefined;
+}
+
+/** A logger that keeps its entries, for tests and for callers that show them elsewhere. */
+export function createMemoryLogger(): Logger & { readonly entries: LogEntry[]; lines(): string[] } {
+  const entries: LogEntry[] = [];
+  const log =
+    (level: LogLevel) =>
+    (message: string, fields?: LogFields): void => {
+      entries.push({ level, message, fields });
+    };
+  return {
+    entries,
+    lines: () => entries.map((entry) => `${entry.level} ${entry.message}${formatFields(entry.fields)}`),
+    debug: log('debug'),
+    info: log('info'),
+    warn: log('warn'),
+    error: log('error'),
+  };
+}
+
+/** Discards everything. */
 export const silentLogger: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };

@@ -211,6 +211,21 @@ export function unverifiedIssuer(token: string): string {
   }
 }
 
+/**
+ * Reads a token's id without verifying it, only to label a refusal (e.g. the ack of a forged order)
+ * so the other side can match it. Never used to decide anything. Undefined when unreadable.
+ */
+export function unverifiedTokenId(token: string): string | undefined {
+  try {
+    const { jti } = decodeJwt(token);
+    if (typeof jti !== 'string') return undefined;
+    const id = jti.replace(/[^\x20-\x7e]/g, '?').slice(0, 128);
+    return id === '' ? undefined : id;
+  } catch {
+    return undefined;
+  }
+}
+
 function toSignatureError(error: unknown): SignatureError {
   if (error instanceof SignatureError) return error;
   const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createManualClock } from '../../shared/src/clock.js';
+import { createManualClock } from './clock.js';
 import { createConsoleLogger } from './logger.js';
 
 describe('console logger', () => {
