@@ -111,7 +111,15 @@ export function parsePolicyYaml(text: string): Policy {
   return parsePolicy(document);
 }
 
-/** The hosts of `stage` that `ups` feeds. */
+const feedsByHost = new WeakMap<Policy, ReadonlyMap<string, readonly string[]>>();
+
+/** The hosts of `stage` that `ups` feeds (host feeds indexed once per policy). */
 export function hostsOfStageOnUps(policy: Policy, stage: Policy['stages'][number], ups: string): string[] {
-  return stage.hosts.filter((name) => policy.hosts.find((host) => host.name === name)?.ups.includes(ups));
+  let feeds = feedsByHost.get(policy);
+  if (feeds === undefined) {
+    feeds = new Map(policy.hosts.map((host) => [host.name, host.ups]));
+    feedsByHost.set(policy, feeds);
+  }
+  const index = feeds;
+  return stage.hosts.filter((name) => index.get(name)?.includes(ups));
 }
