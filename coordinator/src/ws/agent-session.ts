@@ -77,6 +77,10 @@ export function startAgentSession(ws: WebSocket, agentId: string, deps: SessionD
     return true;
   })();
 
+  // Without a listener, a frame over maxPayload (or any socket error) would crash the process.
+  ws.on('error', (error) => {
+    log('warn', 'connection error', { reason: error.message });
+  });
   ws.on('pong', () => {
     alive = true;
   });

@@ -1,0 +1,266 @@
+/**
+ * The agent WebSocket endpoint on a real coordinator (in-process, loopback port): authentication
+ * before the upgrade, named close codes for bad frames, liveness, and nothing stored on refusal.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { CoordinatorConfig } from '../coordinator/src/config.js';
+import { type RunningCoordinator, startCoordinator } from '../coordinator/src/main.js';
+import { silentLogger } from '../shared/src/logger.js';
+import {
+  Audience,
+  CloseCode,
+  encodeMessage,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+} from '../shared/src/protocol.js';
+import { generateSigningKey, type SigningKeyPair, signToken } from '../shared/src/signing.js';
+import { randomId, signAgentAuth, signUpsEvent } from '../shared/src/tokens.js';
+
+const ADMIN = 'ws-test-admin-token-0123456789';
+
+const config: CoordinatorConfig = {
+  host: '127.0.0.1',
+  port: 0,
+  database: { kind: 'memory' },
+  policyFile: undefined,
+  adminToken: ADMIN,
+  orderTtlMs: 600_000,
+  heartbeatMs: 300,
+  logLevel: 'error',
+};
+
+let coordinator: RunningCoordinator;
+let wsUrl: string;
+
+async function admin<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const response = await fetch(`${coordinator.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+async function enrollAgent(name: string): Promise<{ agentId: string; key: SigningKeyPair }> {
+  const { body } = await admin<{ token: string }>('POST', '/api/v1/enrollments', { name });
+  const { keyPair } = await generateSigningKey();
+  const response = await fetch(`${coordinator.url}/agent/v1/enroll`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token: body.token, name, publicKey: keyPair.publicJwk }),
+  });
+  const { agentId } = (await response.json()) as { agentId: string };
+  return { agentId, key: keyPair };
+}
+
+/** Resolves with the HTTP status when the upgrade is refused, or 101 when it succeeds. */
+function upgradeStatus(headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl, { headers });
+    ws.once('unexpected-response', (_request, response) => {
+      resolve(response.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once('upgrade', () => {
+      resolve(101);
+      ws.close();
+    });
+    ws.once('error', (error) => {
+      if (!String(error).includes('Unexpected server response')) reject(error);
+    });
+  });
+}
+
+/** Opens an authenticated socket and waits for the welcome frame. */
+async function connect(
+  agent: { agentId: string; key: SigningKeyPair },
+  options: { autoPong?: boolean } = {},
+) {
+  const token = await signAgentAuth(agent.key, agent.agentId, Date.now());
+  const ws = new WebSocket(wsUrl, {
+    headers: { authorization: `Bearer ${token}` },
+    autoPong: options.autoPong ?? true,
+  });
+  const frames: unknown[] = [];
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  const welcome = new Promise<unknown>((resolve, reject) => {
+    ws.on('message', (data) => {
+      const frame: unknown = JSON.parse(data.toString());
+      frames.push(frame);
+      if (typeof frame === 'object' && frame !== null && 'type' in frame && frame.type === 'welcome')
+        resolve(frame);
+    });
+    ws.once('error', reject);
+  });
+  return { ws, frames, closed, welcome: await welcome };
+}
+
+function nextFrame(ws: WebSocket): Promise<Record<string, unknown>> {
+  return new Promise((resolve) =>
+    ws.once('message', (data) => resolve(JSON.parse(data.toString()) as Record<string, unknown>)),
+  );
+}
+
+let host: { agentId: string; key: SigningKeyPair };
+let watcher: { agentId: string; key: SigningKeyPair };
+
+beforeAll(async () => {
+  coordinator = await startCoordinator(config, { logger: silentLogger, announceAdminToken: () => {} });
+  wsUrl = `${coordinator.url.replace('http', 'ws')}/agent/v1/ws`;
+  await admin('PUT', '/api/v1/policy', {
+    ups: [{ name: 'nas-ups', watcher: 'nas' }],
+    hosts: [{ name: 'web1', ups: ['nas-ups'] }],
+    stages: [{ name: 'apps', hosts: ['web1'], trigger: { onBattery: '5m' } }],
+  });
+  host = await enrollAgent('web1');
+  watcher = await enrollAgent('nas');
+});
+
+afterAll(async () => {
+  await coordinator?.close();
+});
+
+describe('agent WebSocket: authentication before the upgrade', () => {
+  it('accepts a fresh token signed by the agent and greets it with its name and the protocol version', async () => {
+    const { ws, welcome } = await connect(host);
+    expect(welcome).toMatchObject({
+      type: 'welcome',
+      protocol: PROTOCOL_VERSION,
+      agentId: host.agentId,
+      name: 'web1',
+    });
+    ws.close();
+  });
+
+  it('refuses a missing token with HTTP 401', async () => {
+    expect(await upgradeStatus({})).toBe(401);
+  });
+
+  it('refuses a token signed by another key, an expired token, a token for another audience, and a replayed token', async () => {
+    const { keyPair: stranger } = await generateSigningKey();
+    const forged = await signAgentAuth(stranger, host.agentId, Date.now());
+    expect(await upgradeStatus({ authorization: `Bearer ${forged}` })).toBe(401);
+
+    const expired = await signAgentAuth(host.key, host.agentId, Date.now() - 10 * 60_000);
+    expect(await upgradeStatus({ authorization: `Bearer ${expired}` })).toBe(401);
+
+    const wrongAudience = await signToken(
+      host.key,
+      {},
+      {
+        issuer: host.agentId,
+        audience: Audience.Event,
+        id: randomId(),
+        now: Date.now(),
+        ttlMs: 60_000,
+      },
+    );
+    expect(await upgradeStatus({ authorization: `Bearer ${wrongAudience}` })).toBe(401);
+
+    const once = await signAgentAuth(host.key, host.agentId, Date.now());
+    expect(await upgradeStatus({ authorization: `Bearer ${once}` })).toBe(101);
+    expect(await upgradeStatus({ authorization: `Bearer ${once}` })).toBe(401);
+  });
+
+  it('answers 404 for an upgrade on another path', async () => {
+    const token = await signAgentAuth(host.key, host.agentId, Date.now());
+    const status = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`${coordinator.url.replace('http', 'ws')}/agent/v1/other`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      ws.once('unexpected-response', (_request, response) => {
+        resolve(response.statusCode ?? 0);
+        ws.terminate();
+      });
+      ws.once('error', () => {});
+    });
+    expect(status).toBe(404);
+  });
+});
+
+describe('agent WebSocket: bad frames close with a named code', () => {
+  it.each([
+    ['not JSON', 'hello there'],
+    ['an unknown type', JSON.stringify({ type: 'reboot-everything' })],
+    ['a known type with a bad field', JSON.stringify({ type: 'ack', orderId: 7, status: 'accepted' })],
+  ])('%s → 4400 ProtocolError', async (_what, frame) => {
+    const { ws, closed } = await connect(host);
+    ws.send(frame);
+    expect((await closed).code).toBe(CloseCode.ProtocolError);
+  });
+
+  it('another protocol version → 4426 UnsupportedVersion', async () => {
+    const { ws, closed } = await connect(host);
+    ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION + 1, version: 'x', roles: ['host'] }));
+    expect((await closed).code).toBe(CloseCode.UnsupportedVersion);
+  });
+
+  it(`a frame over ${MAX_FRAME_BYTES} bytes → 1009 MessageTooBig`, async () => {
+    const { ws, closed } = await connect(host);
+    ws.send('x'.repeat(MAX_FRAME_BYTES + 1));
+    expect((await closed).code).toBe(CloseCode.MessageTooBig);
+  });
+
+  it('a second connection of the same agent replaces the first (4409)', async () => {
+    const first = await connect(host);
+    await connect(host);
+    expect((await first.closed).code).toBe(CloseCode.Replaced);
+  });
+
+  it('an agent that stops answering pings is dropped', async () => {
+    const { closed } = await connect(host, { autoPong: false });
+    expect((await closed).code).toBe(1006);
+  });
+});
+
+describe('agent WebSocket: events', () => {
+  it('refuses an event the host signed for a UPS it does not watch, and stores nothing', async () => {
+    const { ws } = await connect(host);
+    const token = await signUpsEvent(
+      host.key,
+      host.agentId,
+      { seq: 1, ups: 'nas-ups', observedAt: Date.now(), status: ['OB'], events: ['ONBATT'] },
+      Date.now(),
+    );
+    const reply = nextFrame(ws);
+    ws.send(encodeMessage({ type: 'event', token }));
+    expect(await reply).toMatchObject({ type: 'error', code: 'forbidden' });
+    ws.close();
+    const ups = await admin<{ items: unknown[] }>('GET', '/api/v1/ups');
+    expect(ups.body.items).toEqual([]);
+  });
+
+  it('refuses an event signed by another agent over this connection', async () => {
+    const { ws } = await connect(host);
+    const token = await signUpsEvent(
+      watcher.key,
+      watcher.agentId,
+      { seq: 1, ups: 'nas-ups', observedAt: Date.now(), status: ['OB'], events: ['ONBATT'] },
+      Date.now(),
+    );
+    const reply = nextFrame(ws);
+    ws.send(encodeMessage({ type: 'event', token }));
+    expect(await reply).toMatchObject({ type: 'error', code: 'forbidden' });
+    ws.close();
+    expect((await admin<{ items: unknown[] }>('GET', '/api/v1/ups')).body.items).toEqual([]);
+  });
+
+  it('accepts the watcher’s event over its own socket and acknowledges its sequence number', async () => {
+    const { ws } = await connect(watcher);
+    const token = await signUpsEvent(
+      watcher.key,
+      watcher.agentId,
+      { seq: 1, ups: 'nas-ups', observedAt: Date.now(), status: ['OL'], events: [] },
+      Date.now(),
+    );
+    const reply = nextFrame(ws);
+    ws.send(encodeMessage({ type: 'event', token }));
+    expect(await reply).toEqual({ type: 'event-ack', seq: 1 });
+    ws.close();
+    const ups = await admin<{ items: { ups: string; power: string }[] }>('GET', '/api/v1/ups');
+    expect(ups.body.items).toEqual([expect.objectContaining({ ups: 'nas-ups', power: 'online' })]);
+  });
+});
