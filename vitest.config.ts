@@ -1,10 +1,12 @@
 import { defineConfig } from 'vitest/config';
+import { SummaryReporter } from './test/helpers/summary-reporter.js';
 
 export default defineConfig({
   test: {
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    reporters: ['default', new SummaryReporter()],
     projects: [
       {
         extends: true,
@@ -15,7 +17,14 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'integration', include: ['test/**/*.test.ts'], maxWorkers: 2 },
+        // Real processes, PostgreSQL, PGlite (~700 MB each) and upsd: at most two files at once,
+        // after the unit project.
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          maxWorkers: 2,
+          sequence: { groupOrder: 1 },
+        },
       },
     ],
   },

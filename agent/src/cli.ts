@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { errorMessage } from '../../shared/src/errors.js';
+import { createConsoleLogger, isLogLevel } from '../../shared/src/logger.js';
 import { NameSchema } from '../../shared/src/protocol.js';
 import { loadAgentConfig } from './config.js';
 import { enroll } from './enroll.js';
-import { createConsoleLogger, isLogLevel } from '../../shared/src/logger.js';
 import { runAgent } from './run-agent.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/upsfleet-agent';

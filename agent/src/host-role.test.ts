@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createManualClock } from '../../shared/src/clock.js';
+import { createMemoryLogger } from '../../shared/src/logger.js';
 import type { AgentMessage } from '../../shared/src/protocol.js';
 import { generateSigningKey, type SigningKeyPair } from '../../shared/src/signing.js';
 import { randomId, signOrder } from '../../shared/src/tokens.js';
 import type { HostConfig } from './config.js';
 import { type ExecutedOrderStore, openExecutedOrders } from './executed-orders.js';
 import { createHostRole } from './host-role.js';
-import { createMemoryLogger } from '../../shared/src/logger.js';
 import type { AgentIdentity } from './state-dir.js';
 import { createTempDir, recordedLines, recorderArgv } from './test-support.js';
 

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
 import { systemClock } from '../../shared/src/clock.js';
+import { createMemoryLogger } from '../../shared/src/logger.js';
 import {
   type AgentMessage,
   CloseCode,
@@ -13,7 +14,6 @@ import {
 import { createReplayGuard, generateSigningKey, type SigningKeyPair } from '../../shared/src/signing.js';
 import { verifyAgentAuth } from '../../shared/src/tokens.js';
 import { createLink, type Link, type LinkState, toAgentSocketUrl } from './link.js';
-import { createMemoryLogger } from '../../shared/src/logger.js';
 import { createAsyncQueue } from './test-support.js';
 
 interface Connection {

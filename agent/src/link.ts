@@ -3,6 +3,7 @@ import { type BackoffOptions, defaultBackoff, nextDelay } from '../../shared/src
 import type { Clock } from '../../shared/src/clock.js';
 import { formatDuration } from '../../shared/src/duration.js';
 import { AppError, errorMessage } from '../../shared/src/errors.js';
+import type { Logger } from '../../shared/src/logger.js';
 import {
   type AgentMessage,
   CloseCode,
@@ -15,7 +16,6 @@ import {
 } from '../../shared/src/protocol.js';
 import type { SigningKeyPair } from '../../shared/src/signing.js';
 import { signAgentAuth } from '../../shared/src/tokens.js';
-import type { Logger } from '../../shared/src/logger.js';
 import { AGENT_VERSION } from './version.js';
 
 export type LinkState = 'connecting' | 'open' | 'closed' | 'stopped';

@@ -4,12 +4,12 @@ import type { BackoffOptions } from '../../shared/src/backoff.js';
 import { type Clock, systemClock } from '../../shared/src/clock.js';
 import { formatDuration } from '../../shared/src/duration.js';
 import { AppError } from '../../shared/src/errors.js';
+import type { Logger } from '../../shared/src/logger.js';
 import { type CoordinatorMessage, PROTOCOL_VERSION } from '../../shared/src/protocol.js';
 import type { AgentConfig } from './config.js';
 import { openExecutedOrders } from './executed-orders.js';
 import { createHostRole } from './host-role.js';
 import { createLink, type Link, toAgentSocketUrl } from './link.js';
-import type { Logger } from '../../shared/src/logger.js';
 import type { RunCommand } from './shutdown-runner.js';
 import { loadEnrollment, statePath } from './state-dir.js';
 

@@ -70,7 +70,10 @@ describe('loadConfig', () => {
       DATABASE_URL: 'postgres://env@db/upsfleet',
     };
     expect(
-      loadConfig({ listen: '[::1]:7000', databaseUrl: 'postgresql://flag@db/upsfleet', policy: 'p.yaml' }, env),
+      loadConfig(
+        { listen: '[::1]:7000', databaseUrl: 'postgresql://flag@db/upsfleet', policy: 'p.yaml' },
+        env,
+      ),
     ).toMatchObject({
       host: '::1',
       port: 7000,

@@ -84,7 +84,9 @@ export function decide(
         if (fired.includes(stage.name)) continue;
         const hosts = hostsOfStageOnUps(policy, stage, upsName);
         if (hosts.length === 0) continue;
-        const due = power.since + stage.trigger.onBattery;
+        // Counted from the start of the outage: a data-stale blip in the middle (battery → unknown →
+        // battery) must not restart the clock, as it does not in upsmon/upssched.
+        const due = run.startedAt + stage.trigger.onBattery;
         if (now >= due) {
           fired.push(stage.name);
           effects.push({ kind: 'fire-stage', ups: upsName, stage: stage.name, hosts });

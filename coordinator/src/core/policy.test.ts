@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostsOfStageOnUps, type PolicyInput, PolicyError, parsePolicy, parsePolicyYaml } from './policy.js';
+import { hostsOfStageOnUps, PolicyError, type PolicyInput, parsePolicy, parsePolicyYaml } from './policy.js';
 
 const valid: PolicyInput = {
   ups: [

@@ -71,34 +71,57 @@ function duplicates(names: readonly string[]): string[] {
   return names.filter((name, index) => names.indexOf(name) !== index);
 }
 
+/** Items of a list in a document that may not have passed validation (non-objects skipped). */
+function itemsOf(list: unknown): Record<string, unknown>[] {
+  if (!Array.isArray(list)) return [];
+  return list.map((item: unknown) =>
+    typeof item === 'object' && item !== null ? (item as Record<string, unknown>) : {},
+  );
+}
+
+function stringsOf(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/**
+ * Cross-references (unknown UPS or host, duplicate names). Works on the raw document too, so a
+ * document with a shape error still gets its reference errors in the same report.
+ */
+function referenceErrors(document: unknown): string[] {
+  if (typeof document !== 'object' || document === null) return [];
+  const doc = document as Record<string, unknown>;
+  const ups = itemsOf(doc.ups);
+  const hosts = itemsOf(doc.hosts);
+  const stages = itemsOf(doc.stages);
+  const upsNames = ups.flatMap((u) => stringsOf([u.name]));
+  const hostNames = hosts.flatMap((h) => stringsOf([h.name]));
+  const errors: string[] = [];
+  for (const name of duplicates(upsNames)) errors.push(`ups: "${name}" is listed twice`);
+  for (const name of duplicates(hostNames)) errors.push(`hosts: "${name}" is listed twice`);
+  for (const name of duplicates(stages.flatMap((s) => stringsOf([s.name]))))
+    errors.push(`stages: "${name}" is listed twice`);
+  hosts.forEach((host, i) => {
+    for (const name of stringsOf(host.ups)) {
+      if (!upsNames.includes(name)) errors.push(`hosts[${i}].ups: unknown UPS "${name}"`);
+    }
+  });
+  stages.forEach((stage, i) => {
+    for (const name of stringsOf(stage.hosts)) {
+      if (!hostNames.includes(name)) errors.push(`stages[${i}].hosts: unknown host "${name}"`);
+    }
+  });
+  return errors;
+}
+
 /** Validates a policy document (already decoded from YAML/JSON); throws PolicyError listing every problem. */
 export function parsePolicy(input: unknown): Policy {
   const result = PolicySchema.safeParse(input);
-  if (!result.success) {
-    throw new PolicyError(
-      result.error.issues.map((issue) => `${pathOf(issue.path) || '(document)'}: ${issue.message}`),
-    );
-  }
-  const policy = result.data;
-  const errors: string[] = [];
-  const upsNames = policy.ups.map((u) => u.name);
-  const hostNames = policy.hosts.map((h) => h.name);
-  for (const name of duplicates(upsNames)) errors.push(`ups: "${name}" is listed twice`);
-  for (const name of duplicates(hostNames)) errors.push(`hosts: "${name}" is listed twice`);
-  for (const name of duplicates(policy.stages.map((s) => s.name)))
-    errors.push(`stages: "${name}" is listed twice`);
-  policy.hosts.forEach((host, i) => {
-    for (const ups of host.ups) {
-      if (!upsNames.includes(ups)) errors.push(`hosts[${i}].ups: unknown UPS "${ups}"`);
-    }
-  });
-  policy.stages.forEach((stage, i) => {
-    for (const host of stage.hosts) {
-      if (!hostNames.includes(host)) errors.push(`stages[${i}].hosts: unknown host "${host}"`);
-    }
-  });
-  if (errors.length > 0) throw new PolicyError(errors);
-  return policy;
+  const errors = result.success
+    ? []
+    : result.error.issues.map((issue) => `${pathOf(issue.path) || '(document)'}: ${issue.message}`);
+  errors.push(...referenceErrors(input));
+  if (!result.success || errors.length > 0) throw new PolicyError(errors);
+  return result.data;
 }
 
 export function parsePolicyYaml(text: string): Policy {

@@ -3,11 +3,18 @@ import { AppError, ConflictError, UnauthorizedError } from '../../../shared/src/
 import { type EnrollRequest, type EnrollResponse, PROTOCOL_VERSION } from '../../../shared/src/protocol.js';
 import { keyId, type SigningKeyPair } from '../../../shared/src/signing.js';
 import type { Db } from '../db/client.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { findActiveAgentByName, insertAgent } from '../db/queries/agents.js';
-import { consumeEnrollment, findEnrollmentByHash, insertEnrollment } from '../db/queries/enrollments.js';
+import {
+  consumeEnrollment,
+  findEnrollmentByHash,
+  insertEnrollment,
+  linkEnrollment,
+} from '../db/queries/enrollments.js';
 import { generateSecret, hashSecret } from '../secrets.js';
 
 export const DEFAULT_ENROLLMENT_TTL_MS = 3_600_000;
+export const MAX_ENROLLMENT_TTL_MS = 30 * 86_400_000;
 
 /** Creates a one-time enrollment token for `name`; the token is returned once and only its hash is stored. */
 export async function createEnrollment(
@@ -16,6 +23,9 @@ export async function createEnrollment(
   name: string,
   ttlMs = DEFAULT_ENROLLMENT_TTL_MS,
 ) {
+  if (!(ttlMs > 0 && ttlMs <= MAX_ENROLLMENT_TTL_MS)) {
+    throw new AppError('bad_request', 'an enrollment token lives between 1 ms and 30 days');
+  }
   const token = generateSecret('ufe');
   const now = clock.now();
   const row = await insertEnrollment(db, {
@@ -48,16 +58,26 @@ export async function enrollAgent(
   if ((await findActiveAgentByName(db, request.name)) !== undefined) {
     throw new ConflictError(`an active agent named "${request.name}" already exists`);
   }
+  // Consume first, inside the transaction: of two agents redeeming one token at once, exactly one
+  // wins; a name taken meanwhile rolls everything back and leaves the token unused.
   return db.transaction(async (tx) => {
-    const agent = await insertAgent(tx, {
-      name: request.name,
-      publicKey: request.publicKey,
-      kid: await keyId(request.publicKey),
-      enrolledAt: now,
-    });
-    if (!(await consumeEnrollment(tx, enrollment.id, agent.id, now))) {
+    if (!(await consumeEnrollment(tx, enrollment.id, now))) {
       throw new AppError('gone', 'enrollment token was already used');
     }
+    let agent: Awaited<ReturnType<typeof insertAgent>>;
+    try {
+      agent = await insertAgent(tx, {
+        name: request.name,
+        publicKey: request.publicKey,
+        kid: await keyId(request.publicKey),
+        enrolledAt: now,
+      });
+    } catch (error) {
+      if (isUniqueViolation(error))
+        throw new ConflictError(`an active agent named "${request.name}" already exists`);
+      throw error;
+    }
+    await linkEnrollment(tx, enrollment.id, agent.id);
     return {
       agentId: agent.id,
       name: agent.name,

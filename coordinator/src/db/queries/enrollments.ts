@@ -26,11 +26,16 @@ export async function findEnrollmentByHash(db: Db, tokenHash: string): Promise<E
 }
 
 /** Marks the enrollment used; false when someone else used it first (single use under concurrency). */
-export async function consumeEnrollment(db: Db, id: string, agentId: string, at: Date): Promise<boolean> {
+export async function consumeEnrollment(db: Db, id: string, at: Date): Promise<boolean> {
   const rows = await db
     .update(enrollments)
-    .set({ usedAt: at, agentId })
+    .set({ usedAt: at })
     .where(and(eq(enrollments.id, id), isNull(enrollments.usedAt)))
     .returning({ id: enrollments.id });
   return rows.length === 1;
+}
+
+/** Records which agent a consumed enrollment created. */
+export async function linkEnrollment(db: Db, id: string, agentId: string): Promise<void> {
+  await db.update(enrollments).set({ agentId }).where(eq(enrollments.id, id));
 }

@@ -49,6 +49,8 @@ export async function markOrdersSent(db: Db, ids: readonly string[], at: Date): 
     .where(inArray(orders.id, [...ids]));
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** Records an acknowledgement; false if the order does not exist or belongs to another agent. */
 export async function recordAck(
   db: Db,
@@ -60,6 +62,8 @@ export async function recordAck(
     at: Date;
   },
 ): Promise<boolean> {
+  // Order ids come from agents' frames: anything that is not a UUID is simply unknown.
+  if (!UUID.test(ack.orderId)) return false;
   const rows = await db
     .update(orders)
     .set({ ackStatus: ack.status, ackReason: ack.reason ?? null, ackedAt: ack.at })
@@ -80,6 +84,7 @@ export async function recordResult(
     at: Date;
   },
 ): Promise<boolean> {
+  if (!UUID.test(result.orderId)) return false;
   const rows = await db
     .update(orders)
     .set({

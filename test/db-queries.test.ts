@@ -1,0 +1,660 @@
+/**
+ * The query contract: every function of coordinator/src/db/queries/*.ts, run unchanged on in-memory
+ * PGlite and on a real PostgreSQL database. Values must come back with the same JS types on both
+ * drivers (Date for timestamps, number for bigint, parsed JSON for jsonb).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../coordinator/src/db/client.js';
+import {
+  type AgentRow,
+  findActiveAgent,
+  findActiveAgentByName,
+  insertAgent,
+  listAgents,
+  touchAgent,
+} from '../coordinator/src/db/queries/agents.js';
+import { findApiTokenByHash, hasApiToken, putApiToken } from '../coordinator/src/db/queries/api-tokens.js';
+import {
+  consumeEnrollment,
+  findEnrollmentByHash,
+  insertEnrollment,
+  linkEnrollment,
+} from '../coordinator/src/db/queries/enrollments.js';
+import {
+  insertOrder,
+  listOrders,
+  markOrdersSent,
+  type NewOrder,
+  pendingOrdersFor,
+  recordAck,
+  recordResult,
+} from '../coordinator/src/db/queries/orders.js';
+import { insertPolicy, latestPolicy } from '../coordinator/src/db/queries/policies.js';
+import {
+  endRun,
+  findRun,
+  listActiveRuns,
+  listRuns,
+  markStageFired,
+  startRun,
+} from '../coordinator/src/db/queries/runs.js';
+import { getOrInitSetting, getSetting } from '../coordinator/src/db/queries/settings.js';
+import {
+  listUpsEvents,
+  listUpsStates,
+  type NewUpsEvent,
+  recordUpsEvent,
+} from '../coordinator/src/db/queries/ups-events.js';
+import { agents, apiTokens, settings } from '../coordinator/src/db/schema.js';
+import type { Ed25519PublicJwk } from '../shared/src/protocol.js';
+import { describeOnEachDatabase } from './helpers/database.js';
+
+const T0 = Date.UTC(2025, 0, 15, 12, 0, 0);
+const at = (offsetMs = 0) => new Date(T0 + offsetMs);
+const S = 1_000;
+const M = 60_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+let serial = 0;
+/** Names are unique per test: the suite shares one database per driver. */
+const unique = (prefix: string) => `${prefix}-${++serial}`;
+
+function publicJwk(): Ed25519PublicJwk {
+  return { kty: 'OKP', crv: 'Ed25519', x: randomBytes(32).toString('base64url') };
+}
+
+/** The SQLSTATE of a failed query: drizzle wraps the driver's error, which carries `code`. */
+async function sqlStateOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    const cause = error instanceof Error ? error.cause : undefined;
+    return typeof cause === 'object' && cause !== null && 'code' in cause ? cause.code : error;
+  }
+  throw new Error('expected the query to fail, but it succeeded');
+}
+
+describeOnEachDatabase('query contract', (factory) => {
+  let db: Db;
+  let cleanup: () => Promise<void>;
+
+  beforeAll(async () => {
+    const opened = await factory.open();
+    db = opened.database.db;
+    cleanup = opened.cleanup;
+  });
+  afterAll(async () => {
+    await cleanup();
+  });
+
+  function newAgent(name = unique('host'), enrolledAt = at()): Promise<AgentRow> {
+    return insertAgent(db, { name, publicKey: publicJwk(), kid: unique('kid'), enrolledAt });
+  }
+
+  describe('settings', () => {
+    it('first writer wins, and JSON comes back as JSON', async () => {
+      const key = unique('setting');
+      expect(await getSetting(db, key)).toBeUndefined();
+      const first = { kty: 'OKP', nested: { list: [1, 'two', true, null] } };
+      expect(await getOrInitSetting(db, key, first)).toEqual(first);
+      expect(await getOrInitSetting(db, key, { other: 1 })).toEqual(first);
+      expect(await getSetting(db, key)).toEqual(first);
+      const rows = await db
+        .select({ kind: sql<string>`jsonb_typeof(${settings.value})` })
+        .from(settings)
+        .where(eq(settings.key, key));
+      // Stored as a JSON object, not as a string holding JSON (a classic postgres-js mistake).
+      expect(rows).toEqual([{ kind: 'object' }]);
+    });
+
+    it('concurrent first starts agree on one value', async () => {
+      const key = unique('setting');
+      const values = await Promise.all(
+        Array.from({ length: 5 }, (_, i) => getOrInitSetting(db, key, { writer: i })),
+      );
+      expect(new Set(values.map((v) => JSON.stringify(v))).size).toBe(1);
+    });
+  });
+
+  describe('api tokens', () => {
+    it('put, find by hash, replace, revoke', async () => {
+      const name = unique('token');
+      const [hash1, hash2] = [unique('hash1'), unique('hash2')];
+      expect(await hasApiToken(db, name)).toBe(false);
+      await putApiToken(db, name, hash1, ['read']);
+      expect(await hasApiToken(db, name)).toBe(true);
+      const first = await findApiTokenByHash(db, hash1);
+      expect(first).toEqual({ id: expect.stringMatching(UUID), name, scopes: ['read'] });
+
+      await putApiToken(db, name, hash2, ['read', 'write']);
+      expect(await findApiTokenByHash(db, hash1)).toBeUndefined();
+      expect(await findApiTokenByHash(db, hash2)).toEqual({ id: first?.id, name, scopes: ['read', 'write'] });
+
+      await db.update(apiTokens).set({ revokedAt: at() }).where(eq(apiTokens.name, name));
+      expect(await findApiTokenByHash(db, hash2)).toBeUndefined();
+      // Putting it again (a new UPSFLEET_ADMIN_TOKEN) un-revokes it.
+      await putApiToken(db, name, hash1, ['admin']);
+      expect(await findApiTokenByHash(db, hash1)).toEqual({ id: first?.id, name, scopes: ['admin'] });
+    });
+
+    it('unknown scopes in the table are dropped, never passed on', async () => {
+      const name = unique('token');
+      const tokenHash = unique('hash');
+      await db.insert(apiTokens).values({ name, tokenHash, scopes: ['root', 'read'] });
+      expect((await findApiTokenByHash(db, tokenHash))?.scopes).toEqual(['read']);
+    });
+  });
+
+  describe('enrollments', () => {
+    it('insert, find by hash, consume only once', async () => {
+      const tokenHash = unique('ehash');
+      const row = await insertEnrollment(db, {
+        name: 'web1',
+        tokenHash,
+        createdAt: at(),
+        expiresAt: at(60 * M),
+      });
+      expect(row).toEqual({
+        id: expect.stringMatching(UUID),
+        name: 'web1',
+        tokenHash,
+        createdAt: at(),
+        expiresAt: at(60 * M),
+        usedAt: null,
+        agentId: null,
+      });
+      expect(await findEnrollmentByHash(db, tokenHash)).toEqual(row);
+      expect(await findEnrollmentByHash(db, unique('nope'))).toBeUndefined();
+
+      const agentA = randomUUID();
+      expect(await consumeEnrollment(db, row.id, at(M))).toBe(true);
+      expect(await consumeEnrollment(db, row.id, at(2 * M))).toBe(false);
+      await linkEnrollment(db, row.id, agentA);
+      expect(await findEnrollmentByHash(db, tokenHash)).toMatchObject({ usedAt: at(M), agentId: agentA });
+    });
+
+    it('concurrent consumers: exactly one wins', async () => {
+      const row = await insertEnrollment(db, {
+        name: 'web2',
+        tokenHash: unique('ehash'),
+        createdAt: at(),
+        expiresAt: at(60 * M),
+      });
+      const results = await Promise.all(
+        Array.from({ length: 6 }, () => consumeEnrollment(db, row.id, at(M))),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
+  });
+
+  describe('agents', () => {
+    it('insert returns the stored row with driver-independent types', async () => {
+      const name = unique('host');
+      const publicKey = publicJwk();
+      const row = await insertAgent(db, { name, publicKey, kid: 'kid-1', enrolledAt: at() });
+      expect(row).toEqual({
+        id: expect.stringMatching(UUID),
+        name,
+        publicKey,
+        kid: 'kid-1',
+        status: 'active',
+        enrolledAt: at(),
+        lastSeenAt: null,
+        lastEventSeq: null,
+      });
+      expect(await findActiveAgent(db, row.id)).toEqual(row);
+      expect(await findActiveAgentByName(db, name)).toEqual(row);
+      expect(await findActiveAgent(db, randomUUID())).toBeUndefined();
+    });
+
+    it('one active agent per name (23505); a revoked one frees the name', async () => {
+      const name = unique('host');
+      const first = await newAgent(name);
+      expect(await sqlStateOf(newAgent(name))).toBe('23505');
+      expect((await listAgents(db)).filter((a) => a.name === name)).toHaveLength(1);
+
+      await db.update(agents).set({ status: 'revoked' }).where(eq(agents.id, first.id));
+      expect(await findActiveAgent(db, first.id)).toBeUndefined();
+      expect(await findActiveAgentByName(db, name)).toBeUndefined();
+      const second = await newAgent(name);
+      expect(await findActiveAgentByName(db, name)).toEqual(second);
+      const listed = (await listAgents(db)).filter((a) => a.name === name);
+      expect(listed.map((a) => [a.id, a.status]).sort()).toEqual(
+        [
+          [first.id, 'revoked'],
+          [second.id, 'active'],
+        ].sort(),
+      );
+    });
+
+    it('concurrent enrollments of one name: exactly one succeeds', async () => {
+      const name = unique('host');
+      const settled = await Promise.allSettled(Array.from({ length: 4 }, () => newAgent(name)));
+      expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(1);
+    });
+
+    it('listAgents is sorted by name', async () => {
+      const names = (await listAgents(db)).map((a) => a.name);
+      expect(names).toEqual([...names].sort());
+    });
+
+    it('touch records when the agent was last seen', async () => {
+      const agent = await newAgent();
+      await touchAgent(db, agent.id, at(5 * M));
+      expect((await findActiveAgent(db, agent.id))?.lastSeenAt).toEqual(at(5 * M));
+    });
+  });
+
+  describe('policies', () => {
+    it('the latest applied document comes back intact', async () => {
+      const older = { ups: [{ name: 'ups-a', watcher: 'nas' }], hosts: [], stages: [] };
+      const newer = {
+        ups: [{ name: 'ups-a', watcher: 'nas' }],
+        hosts: [{ name: 'wéb', ups: ['ups-a'] }],
+        stages: [{ name: 's', hosts: ['wéb'], trigger: { onBattery: '0s' } }],
+        note: { number: 1.5, flag: false, nothing: null },
+      };
+      await insertPolicy(db, older, 'file:a.yaml', at());
+      await insertPolicy(db, newer, 'token:admin', at(M));
+      expect(await latestPolicy(db)).toEqual({ document: newer, appliedAt: at(M), appliedBy: 'token:admin' });
+    });
+  });
+
+  describe('UPS events', () => {
+    function event(
+      agentId: string,
+      ups: string,
+      seq: number,
+      changes: Partial<NewUpsEvent> = {},
+    ): NewUpsEvent {
+      return {
+        agentId,
+        ups,
+        seq,
+        events: ['ONBATT'],
+        status: ['OB'],
+        power: 'battery',
+        vars: { 'battery.charge': '100' },
+        observedAt: at(),
+        receivedAt: at(S),
+        ...changes,
+      };
+    }
+    const stateOf = async (ups: string) => (await listUpsStates(db)).find((row) => row.ups === ups);
+
+    it('stores an event and the UPS state, typed the same on every driver', async () => {
+      const watcher = await newAgent();
+      const ups = unique('ups');
+      expect(await recordUpsEvent(db, event(watcher.id, ups, 1))).toEqual({ stored: true });
+      expect(await stateOf(ups)).toEqual({
+        ups,
+        power: 'battery',
+        powerSince: at(),
+        status: ['OB'],
+        vars: { 'battery.charge': '100' },
+        lastEvents: ['ONBATT'],
+        observedAt: at(),
+        reportedBy: watcher.id,
+      });
+      const [stored, ...others] = await listUpsEvents(db, { ups, limit: 10 });
+      expect(others).toEqual([]);
+      expect(stored).toEqual({
+        id: expect.any(Number),
+        ups,
+        agentId: watcher.id,
+        seq: 1,
+        events: ['ONBATT'],
+        status: ['OB'],
+        vars: { 'battery.charge': '100' },
+        observedAt: at(),
+        receivedAt: at(S),
+      });
+      expect((await findActiveAgent(db, watcher.id))?.lastEventSeq).toBe(1);
+    });
+
+    it('refuses a sequence number at or below the last one, and stores nothing', async () => {
+      const watcher = await newAgent();
+      const ups = unique('ups');
+      expect(await recordUpsEvent(db, event(watcher.id, ups, 7))).toEqual({ stored: true });
+      const before = await stateOf(ups);
+      for (const seq of [7, 6, 0]) {
+        const replay = event(watcher.id, ups, seq, { status: ['OL'], power: 'online', observedAt: at(M) });
+        expect(await recordUpsEvent(db, replay)).toEqual({ stored: false, lastSeq: 7 });
+      }
+      expect(await listUpsEvents(db, { ups, limit: 10 })).toHaveLength(1);
+      expect(await stateOf(ups)).toEqual(before);
+      // Gaps are fine: a watcher may have dropped events it could not deliver.
+      expect(await recordUpsEvent(db, event(watcher.id, ups, 10))).toEqual({ stored: true });
+    });
+
+    it('sequence 0 is a valid first event, and a replay of it reports lastSeq 0', async () => {
+      const watcher = await newAgent();
+      const ups = unique('ups');
+      expect(await recordUpsEvent(db, event(watcher.id, ups, 0))).toEqual({ stored: true });
+      expect(await recordUpsEvent(db, event(watcher.id, ups, 0))).toEqual({ stored: false, lastSeq: 0 });
+    });
+
+    it('concurrent deliveries of one event store it once', async () => {
+      const watcher = await newAgent();
+      const ups = unique('ups');
+      const outcomes = await Promise.all(
+        Array.from({ length: 5 }, () => recordUpsEvent(db, event(watcher.id, ups, 3))),
+      );
+      expect(outcomes.filter((o) => o.stored)).toHaveLength(1);
+      expect(await listUpsEvents(db, { ups, limit: 10 })).toHaveLength(1);
+    });
+
+    it('powerSince stays while power is unchanged and moves when it changes; vars merge', async () => {
+      const watcher = await newAgent();
+      const ups = unique('ups');
+      await recordUpsEvent(db, event(watcher.id, ups, 1));
+      await recordUpsEvent(
+        db,
+        event(watcher.id, ups, 2, {
+          events: [],
+          status: ['OB', 'DISCHRG'],
+          vars: { 'battery.charge': '90', 'battery.runtime': '1200' },
+          observedAt: at(10 * S),
+        }),
+      );
+      expect(await stateOf(ups)).toMatchObject({
+        power: 'battery',
+        powerSince: at(),
+        status: ['OB', 'DISCHRG'],
+        vars: { 'battery.charge': '90', 'battery.runtime': '1200' },
+        // No new notify event: the last ones are kept.
+        lastEvents: ['ONBATT'],
+        observedAt: at(10 * S),
+      });
+      await recordUpsEvent(
+        db,
+        event(watcher.id, ups, 3, {
+          events: ['ONLINE'],
+          status: ['OL', 'CHRG'],
+          power: 'online',
+          vars: { 'battery.charge': '91' },
+          observedAt: at(20 * S),
+        }),
+      );
+      expect(await stateOf(ups)).toMatchObject({
+        power: 'online',
+        powerSince: at(20 * S),
+        vars: { 'battery.charge': '91', 'battery.runtime': '1200' },
+        lastEvents: ['ONLINE'],
+      });
+      await recordUpsEvent(
+        db,
+        event(watcher.id, ups, 4, {
+          events: ['COMMBAD'],
+          status: null,
+          power: 'unknown',
+          observedAt: at(30 * S),
+        }),
+      );
+      expect(await stateOf(ups)).toMatchObject({ power: 'unknown', powerSince: at(30 * S), status: null });
+    });
+
+    it('an event from an agent that does not exist is not stored', async () => {
+      const ups = unique('ups');
+      expect(await recordUpsEvent(db, event(randomUUID(), ups, 1))).toMatchObject({ stored: false });
+      expect(await stateOf(ups)).toBeUndefined();
+    });
+
+    it('listUpsEvents: newest first, by UPS, paged with beforeId', async () => {
+      const watcher = await newAgent();
+      const [upsA, upsB] = [unique('ups'), unique('ups')];
+      for (let seq = 1; seq <= 5; seq++) {
+        await recordUpsEvent(db, event(watcher.id, seq % 2 === 0 ? upsB : upsA, seq));
+      }
+      const pageA = await listUpsEvents(db, { ups: upsA, limit: 2 });
+      expect(pageA.map((e) => e.seq)).toEqual([5, 3]);
+      const last = pageA.at(-1);
+      if (last === undefined) throw new Error('empty page');
+      const nextA = await listUpsEvents(db, { ups: upsA, beforeId: last.id, limit: 10 });
+      expect(nextA.map((e) => e.seq)).toEqual([1]);
+      expect((await listUpsEvents(db, { ups: upsB, limit: 10 })).map((e) => e.seq)).toEqual([4, 2]);
+      const all = await listUpsEvents(db, { limit: 1000 });
+      expect(all.map((e) => e.id)).toEqual([...all.map((e) => e.id)].sort((a, b) => b - a));
+    });
+  });
+
+  describe('runs', () => {
+    it('start, mark stages fired (idempotent), end', async () => {
+      const ups = unique('ups');
+      const run = await startRun(db, ups, at());
+      expect(run).toEqual({
+        id: expect.stringMatching(UUID),
+        ups,
+        state: 'active',
+        startedAt: at(),
+        endedAt: null,
+        endReason: null,
+        firedStages: [],
+      });
+      await markStageFired(db, run.id, 'early');
+      await markStageFired(db, run.id, 'early');
+      await markStageFired(db, run.id, 'middle');
+      await markStageFired(db, run.id, 'early');
+      expect((await findRun(db, run.id))?.firedStages).toEqual(['early', 'middle']);
+      expect((await listActiveRuns(db)).filter((r) => r.ups === ups)).toEqual([
+        { ...run, firedStages: ['early', 'middle'] },
+      ]);
+
+      await endRun(db, run.id, at(M), 'power-restored');
+      expect(await findRun(db, run.id)).toEqual({
+        ...run,
+        state: 'ended',
+        endedAt: at(M),
+        endReason: 'power-restored',
+        firedStages: ['early', 'middle'],
+      });
+      expect((await listActiveRuns(db)).filter((r) => r.ups === ups)).toEqual([]);
+      expect(await findRun(db, randomUUID())).toBeUndefined();
+    });
+
+    it('one active run per UPS; after it ends a new one may start', async () => {
+      const ups = unique('ups');
+      const first = await startRun(db, ups, at());
+      expect(await sqlStateOf(startRun(db, ups, at(S)))).toBe('23505');
+      // Another UPS is independent.
+      await startRun(db, unique('ups'), at());
+      await endRun(db, first.id, at(M), 'power-restored');
+      const second = await startRun(db, ups, at(2 * M));
+      expect((await listActiveRuns(db)).filter((r) => r.ups === ups).map((r) => r.id)).toEqual([second.id]);
+    });
+
+    it('listRuns: newest first, limited', async () => {
+      const ups = unique('ups');
+      const old = await startRun(db, ups, at(-10 * 24 * 60 * M));
+      await endRun(db, old.id, at(-10 * 24 * 60 * M + M), 'power-restored');
+      const recent = await startRun(db, ups, at(10 * 24 * 60 * M));
+      const runs = await listRuns(db, 1000);
+      expect(runs.map((r) => r.startedAt.getTime())).toEqual(
+        [...runs.map((r) => r.startedAt.getTime())].sort((a, b) => b - a),
+      );
+      expect(runs.findIndex((r) => r.id === recent.id)).toBeLessThan(runs.findIndex((r) => r.id === old.id));
+      expect(await listRuns(db, 2)).toHaveLength(2);
+    });
+  });
+
+  describe('orders', () => {
+    let host: AgentRow;
+    let other: AgentRow;
+    let runId: string;
+    const NOW = at(M);
+
+    beforeAll(async () => {
+      host = await newAgent();
+      other = await newAgent();
+      runId = (await startRun(db, unique('ups'), at())).id;
+    });
+
+    function order(stage: string, changes: Partial<NewOrder> = {}): NewOrder {
+      return {
+        id: randomUUID(),
+        runId,
+        agentId: host.id,
+        host: host.name,
+        stage,
+        drill: false,
+        token: `token-${stage}`,
+        createdAt: at(),
+        expiresAt: at(10 * M),
+        ...changes,
+      };
+    }
+
+    it('insert is idempotent per (run, stage, agent) and returns the stored order', async () => {
+      const first = order(unique('stage'));
+      const stored = await insertOrder(db, first);
+      expect(stored).toEqual({
+        ...first,
+        lastSentAt: null,
+        ackStatus: null,
+        ackReason: null,
+        ackedAt: null,
+        outcome: null,
+        outcomeAt: null,
+        exitCode: null,
+        output: null,
+        error: null,
+      });
+      const again = await insertOrder(db, { ...first, id: randomUUID(), token: 'another-token' });
+      expect(again).toEqual(stored);
+      expect((await listOrders(db, { runId })).filter((o) => o.stage === first.stage)).toHaveLength(1);
+    });
+
+    it('pendingOrdersFor: owed orders only, oldest first', async () => {
+      const agent = await newAgent();
+      const mk = async (name: string, offset: number, changes: Partial<NewOrder> = {}) =>
+        insertOrder(
+          db,
+          order(name, { agentId: agent.id, host: agent.name, createdAt: at(offset), ...changes }),
+        );
+
+      const fresh = await mk('fresh', 3 * S);
+      const accepted = await mk('accepted', 1 * S);
+      const started = await mk('started', 2 * S);
+      await mk('expired', 0, { expiresAt: at(30 * S) });
+      await mk('expires-now', 0, { expiresAt: NOW });
+      const rejected = await mk('rejected', 0);
+      const duplicate = await mk('duplicate', 0);
+      const succeeded = await mk('succeeded', 0);
+      const failed = await mk('failed', 0);
+      const drill = await mk('drill', 0, { drill: true });
+      await insertOrder(db, order('not-mine', { createdAt: at(0) }));
+
+      const ack = (id: string, status: 'accepted' | 'duplicate' | 'rejected') =>
+        recordAck(db, { orderId: id, agentId: agent.id, status, at: NOW });
+      const result = (id: string, outcome: 'started' | 'succeeded' | 'failed' | 'drill') =>
+        recordResult(db, { orderId: id, agentId: agent.id, outcome, at: NOW });
+      expect(await ack(accepted.id, 'accepted')).toBe(true);
+      expect(await ack(started.id, 'accepted')).toBe(true);
+      expect(await result(started.id, 'started')).toBe(true);
+      expect(await ack(rejected.id, 'rejected')).toBe(true);
+      expect(await ack(duplicate.id, 'duplicate')).toBe(true);
+      for (const [row, outcome] of [
+        [succeeded, 'succeeded'],
+        [failed, 'failed'],
+        [drill, 'drill'],
+      ] as const) {
+        expect(await ack(row.id, 'accepted')).toBe(true);
+        expect(await result(row.id, outcome)).toBe(true);
+      }
+
+      const pending = await pendingOrdersFor(db, agent.id, NOW);
+      expect(pending.map((o) => o.stage)).toEqual(['accepted', 'started', 'fresh']);
+      expect(pending.map((o) => o.id)).toEqual([accepted.id, started.id, fresh.id]);
+      // Later, everything has expired.
+      expect(await pendingOrdersFor(db, agent.id, at(10 * M))).toEqual([]);
+    });
+
+    it('recordAck and recordResult store what the host said', async () => {
+      const row = await insertOrder(db, order(unique('stage')));
+      expect(
+        await recordAck(db, {
+          orderId: row.id,
+          agentId: host.id,
+          status: 'accepted',
+          reason: 'ok',
+          at: at(S),
+        }),
+      ).toBe(true);
+      expect(
+        await recordResult(db, {
+          orderId: row.id,
+          agentId: host.id,
+          outcome: 'failed',
+          exitCode: 3,
+          output: 'poweroff: permission denied',
+          error: 'exit 3',
+          at: at(2 * S),
+        }),
+      ).toBe(true);
+      const [stored] = (await listOrders(db, { runId })).filter((o) => o.id === row.id);
+      expect(stored).toMatchObject({
+        ackStatus: 'accepted',
+        ackReason: 'ok',
+        ackedAt: at(S),
+        outcome: 'failed',
+        outcomeAt: at(2 * S),
+        exitCode: 3,
+        output: 'poweroff: permission denied',
+        error: 'exit 3',
+      });
+    });
+
+    it("recordAck and recordResult refuse another agent's order and change nothing", async () => {
+      const row = await insertOrder(db, order(unique('stage')));
+      expect(await recordAck(db, { orderId: row.id, agentId: other.id, status: 'rejected', at: at(S) })).toBe(
+        false,
+      );
+      expect(
+        await recordResult(db, { orderId: row.id, agentId: other.id, outcome: 'succeeded', at: at(S) }),
+      ).toBe(false);
+      const [stored] = (await listOrders(db, { runId })).filter((o) => o.id === row.id);
+      expect(stored).toEqual(row);
+      expect((await pendingOrdersFor(db, host.id, NOW)).map((o) => o.id)).toContain(row.id);
+    });
+
+    it('an unknown order id is refused with false, whatever its shape', async () => {
+      // The id comes from an agent's frame: any string up to 128 characters.
+      for (const orderId of [randomUUID(), 'not-a-uuid']) {
+        expect(await recordAck(db, { orderId, agentId: host.id, status: 'accepted', at: at(S) })).toBe(false);
+        expect(await recordResult(db, { orderId, agentId: host.id, outcome: 'succeeded', at: at(S) })).toBe(
+          false,
+        );
+      }
+    });
+
+    it('markOrdersSent stamps only the given orders', async () => {
+      const [a, b] = [
+        await insertOrder(db, order(unique('stage'))),
+        await insertOrder(db, order(unique('stage'))),
+      ];
+      await markOrdersSent(db, [], at(S));
+      await markOrdersSent(db, [a.id], at(S));
+      const byId = new Map((await listOrders(db, { runId })).map((o) => [o.id, o]));
+      expect(byId.get(a.id)?.lastSentAt).toEqual(at(S));
+      expect(byId.get(b.id)?.lastSentAt).toBeNull();
+    });
+
+    it('listOrders filters by run and by agent', async () => {
+      const otherRun = (await startRun(db, unique('ups'), at())).id;
+      const mine = await insertOrder(db, order(unique('stage')));
+      const theirs = await insertOrder(db, order(unique('stage'), { agentId: other.id, host: other.name }));
+      const elsewhere = await insertOrder(db, order(unique('stage'), { runId: otherRun }));
+
+      const ids = (rows: readonly { id: string }[]) => rows.map((r) => r.id);
+      expect(ids(await listOrders(db, { runId: otherRun }))).toEqual([elsewhere.id]);
+      expect(ids(await listOrders(db, { agentId: other.id }))).toEqual([theirs.id]);
+      const mineInRun = ids(await listOrders(db, { runId, agentId: host.id }));
+      expect(mineInRun).toContain(mine.id);
+      expect(mineInRun).not.toContain(theirs.id);
+      expect(mineInRun).not.toContain(elsewhere.id);
+      expect(ids(await listOrders(db))).toEqual(expect.arrayContaining([mine.id, theirs.id, elsewhere.id]));
+    });
+  });
+});
