@@ -124,6 +124,13 @@ export const UpsEventClaimsSchema = z.object({
   events: z.array(NotifyEventSchema).max(32),
   /** Selected variables (battery.charge, battery.runtime, ups.load, …) as upsd reported them. */
   vars: z.record(z.string().max(64), z.string().max(256)).default({}),
+  /** Events the watcher had to drop just before this one (its disk queue was full): an explained gap. */
+  dropped: z.number().int().nonnegative().default(0),
+  /**
+   * upsmon's dead-UPS rule: last seen on battery, then silent for longer than the dead time. The
+   * UPS counts as critical (upsmon promotes it to OB+LB).
+   */
+  dead: z.boolean().default(false),
 });
 export type UpsEventClaims = z.infer<typeof UpsEventClaimsSchema>;
 export type UpsEventInput = z.input<typeof UpsEventClaimsSchema>;
@@ -200,6 +207,8 @@ const OrderFrameSchema = z.object({
 const EventAckSchema = z.object({
   type: z.literal('event-ack'),
   seq: z.number().int().nonnegative(),
+  /** The coordinator already had this sequence number from this agent: stored once, not acted on again. */
+  duplicate: z.boolean().optional(),
 });
 
 /** A frame the coordinator refused, with a reason; the connection stays open unless it says otherwise. */

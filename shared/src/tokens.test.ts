@@ -123,7 +123,7 @@ describe('UPS events', () => {
     const token = await signUpsEvent(agentA, 'agent-a', input, NOW);
     const verified = await verifyUpsEvent(token, keyOf, NOW);
     expect(verified.agentId).toBe('agent-a');
-    expect(verified.claims).toEqual(input);
+    expect(verified.claims).toEqual({ ...input, dropped: 0, dead: false });
     expect(verified.token.id).toBe('agent-a:7');
     expect(verified.token.expiresAt).toBe(NOW + EVENT_TTL_MS);
   });
