@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { findActiveAgent } from '../coordinator/src/db/queries/agents.js';
 import { listUpsEvents } from '../coordinator/src/db/queries/ups-events.js';
 import { EnrollResponseSchema, PROTOCOL_VERSION, type UpsEventInput } from '../shared/src/protocol.js';
 import { generateSigningKey, type SigningKeyPair } from '../shared/src/signing.js';
@@ -336,6 +337,7 @@ describe('signed UPS events (HTTP push)', () => {
   let nas: EnrolledAgent;
   let pi: EnrolledAgent;
   let web: EnrolledAgent;
+  /** The seq of the last event signed in this suite. */
   let seq = 0;
 
   beforeAll(async () => {
@@ -355,14 +357,16 @@ describe('signed UPS events (HTTP push)', () => {
     );
   });
 
-  function sign(
+  /** Signs the agent's next event: sequence numbers are contiguous per agent, as a real watcher's are. */
+  async function sign(
     agent: { agentId: string; keyPair: SigningKeyPair },
     claims: Partial<UpsEventInput> & { status: string[] | null },
   ): Promise<string> {
+    seq = ((await findActiveAgent(t.db, agent.agentId))?.lastEventSeq ?? 0) + 1;
     return signUpsEvent(
       agent.keyPair,
       agent.agentId,
-      { seq: ++seq, ups: 'ups-a', observedAt: t.clock.now(), events: [], vars: {}, ...claims },
+      { seq, ups: 'ups-a', observedAt: t.clock.now(), events: [], vars: {}, ...claims },
       t.clock.now(),
     );
   }
@@ -384,7 +388,7 @@ describe('signed UPS events (HTTP push)', () => {
       events: ['ONLINE'],
       vars: { 'battery.charge': '97' },
     });
-    expect(await expectJson(await push(token), 200)).toEqual({ accepted: [seq] });
+    expect(await expectJson(await push(token), 200)).toEqual({ accepted: [seq], duplicates: [] });
     const ups = (await t.list('/api/v1/ups')).find((u) => u.ups === 'ups-a');
     expect(ups).toMatchObject({
       power: 'online',
@@ -396,13 +400,31 @@ describe('signed UPS events (HTTP push)', () => {
     });
   });
 
-  it('the same event again is a replay: 409, nothing new stored', async () => {
+  it('the same event again (a re-send after a lost ack) is acknowledged as a duplicate: nothing new stored', async () => {
     const token = await sign(nas, { status: ['OL'] });
     await expectJson(await push(token), 200);
     const before = await stored();
     t.clock.advance(1_000);
-    await expectProblem(await push(token), 409);
+    expect(await expectJson(await push(token), 200)).toEqual({ accepted: [], duplicates: [seq] });
     expect(await stored()).toEqual(before);
+  });
+
+  it('an older sequence number never accepted is a replay (409), and a gap it does not explain is refused (409)', async () => {
+    const before = await stored();
+    const at = t.clock.now();
+    const event = (n: number, dropped = 0) =>
+      signUpsEvent(
+        nas.keyPair,
+        nas.agentId,
+        { seq: n, ups: 'ups-a', observedAt: at, status: ['OL'], events: [], dropped },
+        at,
+      );
+    await expectProblem(await push(await event(0)), 409);
+    const last = (await findActiveAgent(t.db, nas.agentId))?.lastEventSeq ?? 0;
+    await expectProblem(await push(await event(last + 3)), 409);
+    expect(await stored()).toEqual(before);
+    await expectJson(await push(await event(last + 3, 2)), 200);
+    await expectJson(await push(await event(last + 4)), 200);
   });
 
   it('on battery: a run starts and the 0s stage orders its host; the order token is not exposed', async () => {
@@ -465,7 +487,7 @@ describe('signed UPS events (HTTP push)', () => {
     const old = await signUpsEvent(
       nas.keyPair,
       nas.agentId,
-      { seq: 1, ups: 'ups-a', observedAt: t.clock.now(), status: ['OL'], events: [], vars: {} },
+      { seq: 0, ups: 'ups-a', observedAt: t.clock.now(), status: ['OL'], events: [], vars: {} },
       t.clock.now(),
     );
     const body = await expectProblem(await push(fresh, old), 409);

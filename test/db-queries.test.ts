@@ -273,6 +273,8 @@ describeOnEachDatabase('query contract', (factory) => {
         agentId,
         ups,
         seq,
+        dropped: 0,
+        dead: false,
         events: ['ONBATT'],
         status: ['OB'],
         power: 'battery',
@@ -297,6 +299,7 @@ describeOnEachDatabase('query contract', (factory) => {
         lastEvents: ['ONBATT'],
         observedAt: at(),
         reportedBy: watcher.id,
+        dead: false,
       });
       const [stored, ...others] = await listUpsEvents(db, { ups, limit: 10 });
       expect(others).toEqual([]);
@@ -305,6 +308,8 @@ describeOnEachDatabase('query contract', (factory) => {
         ups,
         agentId: watcher.id,
         seq: 1,
+        dropped: 0,
+        dead: false,
         events: ['ONBATT'],
         status: ['OB'],
         vars: { 'battery.charge': '100' },
@@ -314,26 +319,56 @@ describeOnEachDatabase('query contract', (factory) => {
       expect((await findActiveAgent(db, watcher.id))?.lastEventSeq).toBe(1);
     });
 
-    it('refuses a sequence number at or below the last one, and stores nothing', async () => {
+    it('a re-sent event is a duplicate; an older seq never stored is a replay; nothing is stored again', async () => {
       const watcher = await newAgent();
       const ups = unique('ups');
+      expect(await recordUpsEvent(db, event(watcher.id, ups, 6))).toEqual({ stored: true });
       expect(await recordUpsEvent(db, event(watcher.id, ups, 7))).toEqual({ stored: true });
       const before = await stateOf(ups);
-      for (const seq of [7, 6, 0]) {
-        const replay = event(watcher.id, ups, seq, { status: ['OL'], power: 'online', observedAt: at(M) });
-        expect(await recordUpsEvent(db, replay)).toEqual({ stored: false, lastSeq: 7 });
-      }
-      expect(await listUpsEvents(db, { ups, limit: 10 })).toHaveLength(1);
+      const again = (seq: number) =>
+        recordUpsEvent(
+          db,
+          event(watcher.id, ups, seq, { status: ['OL'], power: 'online', observedAt: at(M) }),
+        );
+      expect(await again(7)).toEqual({ stored: false, reason: 'duplicate', lastSeq: 7 });
+      expect(await again(6)).toEqual({ stored: false, reason: 'duplicate', lastSeq: 7 });
+      expect(await again(5)).toEqual({ stored: false, reason: 'replayed', lastSeq: 7 });
+      expect(await again(0)).toEqual({ stored: false, reason: 'replayed', lastSeq: 7 });
+      expect(await listUpsEvents(db, { ups, limit: 10 })).toHaveLength(2);
       expect(await stateOf(ups)).toEqual(before);
-      // Gaps are fine: a watcher may have dropped events it could not deliver.
-      expect(await recordUpsEvent(db, event(watcher.id, ups, 10))).toEqual({ stored: true });
     });
 
-    it('sequence 0 is a valid first event, and a replay of it reports lastSeq 0', async () => {
+    it('a gap is refused unless the event explains it with `dropped`', async () => {
       const watcher = await newAgent();
       const ups = unique('ups');
-      expect(await recordUpsEvent(db, event(watcher.id, ups, 0))).toEqual({ stored: true });
-      expect(await recordUpsEvent(db, event(watcher.id, ups, 0))).toEqual({ stored: false, lastSeq: 0 });
+      expect(await recordUpsEvent(db, event(watcher.id, ups, 1))).toEqual({ stored: true });
+      expect(await recordUpsEvent(db, event(watcher.id, ups, 4))).toEqual({
+        stored: false,
+        reason: 'gap',
+        lastSeq: 1,
+      });
+      expect(await recordUpsEvent(db, event(watcher.id, ups, 4, { dropped: 1 }))).toEqual({
+        stored: false,
+        reason: 'gap',
+        lastSeq: 1,
+      });
+      expect(await recordUpsEvent(db, event(watcher.id, ups, 4, { dropped: 2 }))).toEqual({ stored: true });
+      expect((await listUpsEvents(db, { ups, limit: 10 })).map((e) => [e.seq, e.dropped])).toEqual([
+        [4, 2],
+        [1, 0],
+      ]);
+    });
+
+    it('keeps the dead-UPS verdict on the event and the UPS state', async () => {
+      const watcher = await newAgent();
+      const ups = unique('ups');
+      await recordUpsEvent(db, event(watcher.id, ups, 1));
+      await recordUpsEvent(
+        db,
+        event(watcher.id, ups, 2, { status: null, power: 'battery', dead: true, events: [] }),
+      );
+      expect(await stateOf(ups)).toMatchObject({ dead: true, status: null, power: 'battery' });
+      expect((await listUpsEvents(db, { ups, limit: 1 }))[0]).toMatchObject({ seq: 2, dead: true });
     });
 
     it('concurrent deliveries of one event store it once', async () => {

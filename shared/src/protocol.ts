@@ -216,6 +216,8 @@ const ErrorFrameSchema = z.object({
   type: z.literal('error'),
   code: z.string().max(64),
   message: z.string().max(512),
+  /** Set when the refused frame was a signed event: its sequence number. */
+  seq: z.number().int().nonnegative().optional(),
 });
 
 export const CoordinatorMessageSchema = z.discriminatedUnion('type', [

@@ -17,6 +17,8 @@ Common options: --url URL (env UPSFLEET_URL, default http://127.0.0.1:8080),
 `;
 
 type Item = Record<string, unknown>;
+/** A watcher sends a snapshot at least every minute: two missed ones make the row stale. */
+const STALE_AFTER_MS = 150_000;
 const str = (value: unknown) => (value === null || value === undefined ? '-' : String(value));
 
 /** Runs one admin command; returns the exit code (0 ok, 1 failed, 2 usage). */
@@ -84,9 +86,11 @@ export async function adminCommand(
           ['UPS', 'POWER', 'STATUS', 'CHARGE', 'RUNTIME', 'LOAD', 'LAST EVENT', 'SEEN'],
           items.map((u) => {
             const vars = (u.vars ?? {}) as Record<string, string>;
+            const age = now - Date.parse(String(u.observedAt));
+            const power = `${str(u.power)}${u.dead ? ' (DEAD: silent while on battery)' : ''}`;
             return [
               str(u.ups),
-              str(u.power),
+              age > STALE_AFTER_MS ? `${power} (STALE)` : power,
               Array.isArray(u.status) ? u.status.join(' ') : 'unknown',
               vars['battery.charge'] === undefined ? '-' : `${vars['battery.charge']}%`,
               vars['battery.runtime'] === undefined ? '-' : `${vars['battery.runtime']}s`,

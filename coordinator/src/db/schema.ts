@@ -88,6 +88,8 @@ export const upsStates = pgTable('ups_states', {
   lastEvents: text('last_events').array().notNull(),
   observedAt: ts('observed_at').notNull(),
   reportedBy: uuid('reported_by').notNull(),
+  /** upsmon's dead-UPS verdict from the watcher: last seen on battery, silent past the dead time. */
+  dead: boolean('dead').notNull().default(false),
 });
 
 export const upsEvents = pgTable(
@@ -104,6 +106,9 @@ export const upsEvents = pgTable(
     vars: jsonb('vars').notNull().default({}),
     observedAt: ts('observed_at').notNull(),
     receivedAt: ts('received_at').notNull().defaultNow(),
+    /** Events the watcher dropped just before this one (its queue overflowed). */
+    dropped: integer('dropped').notNull().default(0),
+    dead: boolean('dead').notNull().default(false),
   },
   (t) => [
     uniqueIndex('ups_events_agent_seq').on(t.agentId, t.seq),

@@ -174,8 +174,11 @@ export async function createFleet(deps: FleetDeps) {
       });
     },
 
-    /** A verified, signed UPS event. Throws typed errors for events that must not be stored. */
-    ingestEvent(event: VerifiedUpsEvent): Promise<void> {
+    /**
+     * A verified, signed UPS event. Resolves `stored` or `duplicate` (already had it: nothing
+     * changes); throws typed errors for events that must not be stored.
+     */
+    ingestEvent(event: VerifiedUpsEvent): Promise<'stored' | 'duplicate'> {
       return queue.run(async () => {
         const agent = await findActiveAgent(db, event.agentId);
         if (agent === undefined) throw new UnauthorizedError(`agent ${event.agentId} is not active`);
@@ -184,30 +187,50 @@ export async function createFleet(deps: FleetDeps) {
         if (ups.watcher !== agent.name) {
           throw new ForbiddenError(`agent "${agent.name}" is not the watcher of UPS "${ups.name}"`);
         }
-        const power = powerStateOf(event.claims.status);
+        const { claims } = event;
+        // upsmon's dead-UPS rule: last seen on battery and silent past the dead time counts as
+        // on battery (and critical), never as "unknown, so nothing to do".
+        const power = claims.dead ? 'battery' : powerStateOf(claims.status);
         const outcome = await recordUpsEvent(db, {
           agentId: agent.id,
           ups: ups.name,
-          seq: event.claims.seq,
-          events: event.claims.events,
-          status: event.claims.status,
+          seq: claims.seq,
+          dropped: claims.dropped,
+          dead: claims.dead,
+          events: claims.events,
+          status: claims.status,
           power,
-          vars: event.claims.vars,
-          observedAt: new Date(event.claims.observedAt),
+          vars: claims.vars,
+          observedAt: new Date(claims.observedAt),
           receivedAt: new Date(clock.now()),
         });
         if (!outcome.stored) {
+          if (outcome.reason === 'duplicate') {
+            logger.info('duplicate UPS event ignored', { ups: ups.name, seq: claims.seq, agent: agent.name });
+            return 'duplicate';
+          }
           throw new ConflictError(
-            `event seq ${event.claims.seq} replayed (last accepted: ${outcome.lastSeq})`,
+            outcome.reason === 'gap'
+              ? `event seq ${claims.seq} leaves a gap after ${outcome.lastSeq} that it does not explain (dropped: ${claims.dropped})`
+              : `event seq ${claims.seq} replayed (last accepted: ${outcome.lastSeq})`,
           );
+        }
+        if (claims.dropped > 0) {
+          logger.warn('watcher dropped events (its queue was full)', {
+            ups: ups.name,
+            agent: agent.name,
+            dropped: claims.dropped,
+          });
         }
         logger.info('UPS event', {
           ups: ups.name,
-          status: event.claims.status?.join(' ') ?? 'unknown',
-          events: event.claims.events.join(','),
-          seq: event.claims.seq,
+          status: claims.status?.join(' ') ?? 'unknown',
+          events: claims.events.join(','),
+          dead: claims.dead || undefined,
+          seq: claims.seq,
         });
-        await step({ kind: 'power', ups: ups.name, power, at: event.claims.observedAt });
+        await step({ kind: 'power', ups: ups.name, power, at: claims.observedAt });
+        return 'stored';
       });
     },
 

@@ -11,6 +11,7 @@ import {
   PROTOCOL_VERSION,
   parseAgentMessage,
 } from '../../../shared/src/protocol.js';
+import { unverifiedTokenId } from '../../../shared/src/signing.js';
 import { verifyUpsEvent } from '../../../shared/src/tokens.js';
 import type { Db } from '../db/client.js';
 import { findActiveAgent, touchAgent } from '../db/queries/agents.js';
@@ -110,7 +111,8 @@ export function startAgentSession(ws: WebSocket, agentId: string, deps: SessionD
         const reason = error instanceof Error ? error.message : String(error);
         log('warn', `${message.type} refused`, { reason });
         const code = error instanceof AppError ? error.code : 'internal';
-        send({ type: 'error', code, message: reason.slice(0, 500) });
+        const seq = message.type === 'event' ? eventSeqOf(message.token) : undefined;
+        send({ type: 'error', code, message: reason.slice(0, 500), ...(seq === undefined ? {} : { seq }) });
       });
   });
 
@@ -131,8 +133,12 @@ export function startAgentSession(ws: WebSocket, agentId: string, deps: SessionD
       case 'event': {
         const event = await verifyUpsEvent(message.token, deps.agentKeys.keyOf, deps.clock.now());
         if (event.agentId !== agentId) throw new AppError('forbidden', 'event signed by another agent');
-        await deps.fleet.ingestEvent(event);
-        send({ type: 'event-ack', seq: event.claims.seq });
+        const outcome = await deps.fleet.ingestEvent(event);
+        send({
+          type: 'event-ack',
+          seq: event.claims.seq,
+          ...(outcome === 'duplicate' ? { duplicate: true } : {}),
+        });
         return;
       }
       case 'ack':
@@ -144,4 +150,10 @@ export function startAgentSession(ws: WebSocket, agentId: string, deps: SessionD
         assertNever(message, 'agent message');
     }
   }
+}
+
+/** The sequence number of a refused event (its id is `agentId:seq`), so the watcher knows which one. */
+function eventSeqOf(token: string): number | undefined {
+  const seq = Number(unverifiedTokenId(token)?.split(':').at(-1));
+  return Number.isSafeInteger(seq) && seq >= 0 ? seq : undefined;
 }

@@ -7,29 +7,40 @@ export interface NewUpsEvent {
   readonly agentId: string;
   readonly ups: string;
   readonly seq: number;
+  /** Events the watcher dropped just before this one: they explain a gap of that size. */
+  readonly dropped: number;
   readonly events: readonly string[];
   readonly status: readonly string[] | null;
   readonly power: PowerState;
+  readonly dead: boolean;
   readonly vars: Readonly<Record<string, string>>;
   readonly observedAt: Date;
   readonly receivedAt: Date;
 }
 
-export type RecordOutcome = { readonly stored: true } | { readonly stored: false; readonly lastSeq: number };
+export type RecordOutcome =
+  | { readonly stored: true }
+  /** This agent's event with this seq is already stored (a re-send after a lost ack): nothing changes. */
+  | { readonly stored: false; readonly reason: 'duplicate'; readonly lastSeq: number }
+  /** seq at or below the last one, but not stored: a replay of something never accepted. */
+  | { readonly stored: false; readonly reason: 'replayed'; readonly lastSeq: number }
+  /** seq beyond last + 1 + dropped: events went missing and the watcher does not say why. */
+  | { readonly stored: false; readonly reason: 'gap'; readonly lastSeq: number };
 
 /**
- * Stores one signed event and the UPS's current state, in one transaction, only if its sequence
- * number is above the agent's last one (a replay or a reordered duplicate stores nothing).
+ * Stores one signed event and the UPS's current state, in one transaction. Sequence numbers are
+ * contiguous per agent: the first event may start anywhere; after that seq must be last + 1 + dropped.
  */
 export function recordUpsEvent(db: Db, event: NewUpsEvent): Promise<RecordOutcome> {
   return db.transaction(async (tx) => {
+    const expected = event.seq - 1 - event.dropped;
     const advanced = await tx
       .update(agents)
       .set({ lastEventSeq: event.seq })
       .where(
         and(
           eq(agents.id, event.agentId),
-          sql`(${agents.lastEventSeq} is null or ${agents.lastEventSeq} < ${event.seq})`,
+          sql`(${agents.lastEventSeq} is null or ${agents.lastEventSeq} = ${expected})`,
         ),
       )
       .returning({ id: agents.id });
@@ -38,12 +49,20 @@ export function recordUpsEvent(db: Db, event: NewUpsEvent): Promise<RecordOutcom
         .select({ lastSeq: agents.lastEventSeq })
         .from(agents)
         .where(eq(agents.id, event.agentId));
-      return { stored: false, lastSeq: row?.lastSeq ?? -1 };
+      const lastSeq = row?.lastSeq ?? -1;
+      if (event.seq > lastSeq) return { stored: false, reason: 'gap', lastSeq };
+      const [stored] = await tx
+        .select({ id: upsEvents.id })
+        .from(upsEvents)
+        .where(and(eq(upsEvents.agentId, event.agentId), eq(upsEvents.seq, event.seq)));
+      return { stored: false, reason: stored === undefined ? 'replayed' : 'duplicate', lastSeq };
     }
     await tx.insert(upsEvents).values({
       ups: event.ups,
       agentId: event.agentId,
       seq: event.seq,
+      dropped: event.dropped,
+      dead: event.dead,
       events: [...event.events],
       status: event.status === null ? null : [...event.status],
       vars: event.vars,
@@ -56,6 +75,7 @@ export function recordUpsEvent(db: Db, event: NewUpsEvent): Promise<RecordOutcom
     const state = {
       power: event.power,
       powerSince,
+      dead: event.dead,
       status: event.status === null ? null : [...event.status],
       vars: { ...((previous?.vars as Record<string, string> | undefined) ?? {}), ...event.vars },
       lastEvents: event.events.length > 0 ? [...event.events] : (previous?.lastEvents ?? []),

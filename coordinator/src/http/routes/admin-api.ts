@@ -10,7 +10,7 @@ import { listAgents } from '../../db/queries/agents.js';
 import { listOrders, type OrderRow } from '../../db/queries/orders.js';
 import { latestPolicy } from '../../db/queries/policies.js';
 import { findRun, listRuns } from '../../db/queries/runs.js';
-import { listUpsStates } from '../../db/queries/ups-events.js';
+import { listUpsEvents, listUpsStates } from '../../db/queries/ups-events.js';
 import { createEnrollment } from '../../fleet/enrollment.js';
 import type { Fleet } from '../../fleet/fleet.js';
 import type { Hub } from '../../ws/hub.js';
@@ -29,6 +29,13 @@ const EnrollmentBody = z.strictObject({
       }
     }, 'a duration such as 15m or 24h')
     .optional(),
+});
+
+/** Newest first; `before` is the `next` cursor of the previous page. */
+const EventsQuery = z.object({
+  ups: NameSchema.optional(),
+  before: z.coerce.number().int().positive().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
 function publicOrder(order: OrderRow) {
@@ -65,6 +72,19 @@ export function adminApiRoutes(deps: { db: Db; clock: Clock; fleet: Fleet; hub: 
       });
     })
     .get('/ups', read, async (c) => c.json({ items: await listUpsStates(db) }))
+    .get('/events', read, async (c) => {
+      const query = EventsQuery.parse(c.req.query());
+      const items = await listUpsEvents(db, {
+        limit: query.limit,
+        ...(query.ups === undefined ? {} : { ups: query.ups }),
+        ...(query.before === undefined ? {} : { beforeId: query.before }),
+      });
+      const last = items.at(-1);
+      return c.json({
+        items,
+        next: items.length === query.limit && last !== undefined ? String(last.id) : null,
+      });
+    })
     .get('/runs', read, async (c) => c.json({ items: await listRuns(db) }))
     .get('/runs/:id', read, async (c) => {
       const id = c.req.param('id');

@@ -36,11 +36,12 @@ export function agentApiRoutes(deps: {
     .post('/events', async (c) => {
       const { events } = await readJson(c, EventPushSchema);
       const accepted: number[] = [];
+      const duplicates: number[] = [];
       for (const token of events) {
         try {
           const event = await verifyUpsEvent(token, deps.agentKeys.keyOf, deps.clock.now());
-          await deps.fleet.ingestEvent(event);
-          accepted.push(event.claims.seq);
+          const outcome = await deps.fleet.ingestEvent(event);
+          (outcome === 'stored' ? accepted : duplicates).push(event.claims.seq);
         } catch (error) {
           if (error instanceof AppError) {
             throw new AppError(
@@ -48,13 +49,13 @@ export function agentApiRoutes(deps: {
               `event ${accepted.length + 1} of ${events.length}: ${error.message}`,
               {
                 cause: error,
-                details: { accepted },
+                details: { accepted, duplicates },
               },
             );
           }
           throw error;
         }
       }
-      return c.json({ accepted });
+      return c.json({ accepted, duplicates });
     });
 }
