@@ -30,6 +30,7 @@ describe('parseAgentConfig', () => {
         shutdownTimeout: 300_000,
         clockTolerance: 30_000,
       },
+      ups: [],
       source: '/etc/upsfleet/agent.yaml',
     });
     expect(Object.isFrozen(config)).toBe(true);
@@ -46,13 +47,76 @@ describe('parseAgentConfig', () => {
         '  shutdown: [systemctl, poweroff]',
         '  shutdownTimeout: 90s',
         '  clockTolerance: 1m30s',
-        'ups:',
-        '  - id: main',
       ].join('\n'),
       'agent.yaml',
     );
     expect(config.stateDir).toBe('/var/lib/upsfleet-agent');
     expect(config.host).toMatchObject({ name: 'web1', shutdownTimeout: 90_000, clockTolerance: 90_000 });
+  });
+
+  it('reads the watcher role: upsd address with NUT port 3493 by default, upsmon-like defaults', () => {
+    const config = parseAgentConfig(
+      [
+        'coordinator: http://127.0.0.1:8080',
+        'stateDir: /var/lib/upsfleet-agent',
+        'ups:',
+        '  - id: nas-ups',
+        '    upsd: nas.local',
+        '    username: monuser',
+        '    password: secret',
+        '  - id: rack-ups',
+        '    upsd: "[::1]:3494"',
+        '    name: rack',
+        '    pollInterval: 2s',
+        '    deadTime: 30s',
+      ].join('\n'),
+      'agent.yaml',
+    );
+    expect(config.host).toBeUndefined();
+    expect(config.ups).toEqual([
+      {
+        id: 'nas-ups',
+        upsd: { host: 'nas.local', port: 3493 },
+        name: 'ups',
+        username: 'monuser',
+        password: 'secret',
+        pollInterval: 1_000,
+        deadTime: 15_000,
+        snapshotInterval: 60_000,
+        alertSnapshotInterval: 5_000,
+      },
+      expect.objectContaining({
+        id: 'rack-ups',
+        upsd: { host: '::1', port: 3494 },
+        name: 'rack',
+        pollInterval: 2_000,
+        deadTime: 30_000,
+      }),
+    ]);
+  });
+
+  it('refuses bad UPS entries, each with its path', () => {
+    const error = configError(
+      [
+        'coordinator: http://127.0.0.1:8080',
+        'stateDir: s',
+        'ups:',
+        '  - id: a',
+        '    upsd: "nas:99999"',
+        '  - id: a',
+        '    upsd: nas',
+        '    username: monuser',
+        '  - id: c',
+        '    upsd: nas',
+        '    pollInterval: 10ms',
+        '    name: "bad name"',
+      ].join('\n'),
+    ).message;
+    expect(error).toContain('ups.0.upsd: must be host:port');
+    expect(error).toContain('ups.1.id: "a" is listed twice');
+    expect(error).toContain('ups.1: give both username and password, or neither');
+    expect(error).toContain('ups.2.pollInterval: must be at least 100ms');
+    expect(error).toContain('ups.2.name:');
   });
 
   it('lists every bad key with its path in one config error', () => {

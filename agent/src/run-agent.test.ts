@@ -47,6 +47,7 @@ describe('runAgent', () => {
       coordinator: coordinatorUrl,
       stateDir,
       source: 'test',
+      ups: [],
       host: {
         name: 'web1',
         shutdown: recorderArgv(recordFile),
@@ -118,9 +119,9 @@ describe('runAgent', () => {
     ).rejects.toThrow(/not enrolled: .*upsfleet enroll/);
   });
 
-  it('needs a host section', async () => {
+  it('needs a role: a host section or a ups list', async () => {
     await expect(
       runAgent({ config: { ...config, host: undefined }, logger: createMemoryLogger() }),
-    ).rejects.toThrow(/no host: section/);
+    ).rejects.toThrow(/neither a host: section nor a ups: list/);
   });
 });

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type WebSocket from 'ws';
 import { assertNever } from '../../shared/src/assert-never.js';
 import type { BackoffOptions } from '../../shared/src/backoff.js';
@@ -6,12 +7,17 @@ import { formatDuration } from '../../shared/src/duration.js';
 import { AppError } from '../../shared/src/errors.js';
 import type { Logger } from '../../shared/src/logger.js';
 import { type CoordinatorMessage, PROTOCOL_VERSION } from '../../shared/src/protocol.js';
+import { signUpsEvent } from '../../shared/src/tokens.js';
 import type { AgentConfig } from './config.js';
 import { openExecutedOrders } from './executed-orders.js';
 import { createHostRole } from './host-role.js';
 import { createLink, type Link, toAgentSocketUrl } from './link.js';
+import type { NutSession, NutSessionOptions } from './nut/session.js';
 import type { RunCommand } from './shutdown-runner.js';
 import { loadEnrollment, statePath } from './state-dir.js';
+import { createEventDelivery, type EventDelivery } from './watcher/delivery.js';
+import { type Outbox, openOutbox } from './watcher/outbox.js';
+import { startWatcher, type Watcher } from './watcher/watcher.js';
 
 export interface RunAgentOptions {
   readonly config: AgentConfig;
@@ -24,6 +30,8 @@ export interface RunAgentOptions {
   readonly WebSocketImpl?: typeof WebSocket;
   readonly backoff?: BackoffOptions;
   readonly idleTimeoutMs?: number;
+  /** Seam for tests of the watcher role. */
+  readonly createNutSession?: (options: NutSessionOptions) => NutSession;
 }
 
 export interface RunningAgent {
@@ -37,17 +45,20 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-/** Loads the enrollment, connects to the coordinator and serves the host role until stopped. */
+/** Loads the enrollment, connects to the coordinator and serves its roles (host, watcher) until stopped. */
 export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
   const stateDir = options.stateDir ?? config.stateDir;
   const host = config.host;
-  if (host === undefined) {
-    throw new AppError('config', `${config.source}: no host: section, so this agent has no role to run`);
+  if (host === undefined && config.ups.length === 0) {
+    throw new AppError(
+      'config',
+      `${config.source}: neither a host: section nor a ups: list, so this agent has no role to run`,
+    );
   }
   const { identity, keyPair, coordinatorKey } = await loadEnrollment(stateDir);
-  if (host.name !== undefined && host.name !== identity.name) {
+  if (host?.name !== undefined && host.name !== identity.name) {
     logger.warn(`config says host name ${host.name}, but this state dir is enrolled as ${identity.name}`);
   }
   if (identity.coordinatorUrl !== config.coordinator) {
@@ -62,17 +73,44 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   const finished = new Promise<string>((resolve) => {
     giveUp = resolve;
   });
-  const role = createHostRole({
-    identity,
-    coordinatorKey,
-    executed,
-    config: host,
-    ...(options.run === undefined ? {} : { run: options.run }),
-    send: (message) =>
-      link === undefined ? Promise.reject(new Error('link not started')) : link.send(message),
-    clock,
-    logger,
-  });
+  const send = (message: Parameters<Link['send']>[0]) =>
+    link === undefined ? Promise.reject(new Error('link not started')) : link.send(message);
+  const role =
+    host === undefined
+      ? undefined
+      : createHostRole({
+          identity,
+          coordinatorKey,
+          executed,
+          config: host,
+          ...(options.run === undefined ? {} : { run: options.run }),
+          send,
+          clock,
+          logger,
+        });
+
+  let outbox: Outbox | undefined;
+  let delivery: EventDelivery | undefined;
+  let watcher: Watcher | undefined;
+  if (config.ups.length > 0) {
+    const opened = await openOutbox({
+      dir: join(stateDir, 'outbox'),
+      sign: (claims) => signUpsEvent(keyPair, identity.agentId, claims, clock.now()),
+      clock,
+      logger,
+    });
+    const events = createEventDelivery({ outbox: opened, send, logger });
+    outbox = opened;
+    delivery = events;
+    watcher = startWatcher({
+      ups: config.ups,
+      outbox: opened,
+      clock,
+      logger,
+      onEnqueued: () => events.kick(),
+      ...(options.createNutSession === undefined ? {} : { createSession: options.createNutSession }),
+    });
+  }
 
   const onMessage = (message: CoordinatorMessage): void => {
     switch (message.type) {
@@ -86,7 +124,8 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
         if (message.protocol !== PROTOCOL_VERSION) {
           logger.warn(`the coordinator speaks protocol ${message.protocol}, this agent ${PROTOCOL_VERSION}`);
         }
-        if (Math.abs(skew) > host.clockTolerance) {
+        delivery?.connected();
+        if (host !== undefined && Math.abs(skew) > host.clockTolerance) {
           logger.warn(
             `this clock is ${formatDuration(Math.abs(skew))} ${skew > 0 ? 'behind' : 'ahead of'} the coordinator's, ` +
               `beyond the ${formatDuration(host.clockTolerance)} tolerance: orders may be refused; check NTP`,
@@ -95,23 +134,35 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
         return;
       }
       case 'order':
+        if (role === undefined) {
+          logger.warn('received an order, but this agent has no host: section; ignored');
+          return;
+        }
         role.handleOrder(message.token).catch(() => undefined);
         return;
       case 'event-ack':
-        logger.debug('coordinator stored event', { seq: message.seq });
+        delivery?.acked(message.seq, message.duplicate ?? false);
         return;
       case 'error':
-        logger.warn(`the coordinator reported ${message.code}: ${message.message}`);
+        if (message.seq !== undefined && delivery !== undefined)
+          delivery.refused(message.seq, message.code, message.message);
+        else logger.warn(`the coordinator reported ${message.code}: ${message.message}`);
         return;
       default:
         assertNever(message, 'coordinator message');
     }
   };
 
-  logger.info(`starting as ${identity.name}: host role, shutdown ${host.shutdown.join(' ')}`, {
-    agentId: identity.agentId,
-    stateDir,
-  });
+  const roles: ('host' | 'watcher')[] = [];
+  if (host !== undefined) roles.push('host');
+  if (config.ups.length > 0) roles.push('watcher');
+  const what = [
+    host === undefined ? undefined : `host role, shutdown ${host.shutdown.join(' ')}`,
+    config.ups.length === 0
+      ? undefined
+      : `watcher of ${config.ups.map((u) => `${u.id} (${u.name}@${u.upsd.host}:${u.upsd.port})`).join(', ')}`,
+  ].filter((part) => part !== undefined);
+  logger.info(`starting as ${identity.name}: ${what.join('; ')}`, { agentId: identity.agentId, stateDir });
   link = createLink({
     url: config.coordinator,
     agentId: identity.agentId,
@@ -119,8 +170,9 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     onMessage,
     clock,
     logger,
-    roles: ['host'],
+    roles,
     onState: (state) => {
+      if (state !== 'open') delivery?.disconnected();
       if (state === 'stopped' && !stopping)
         giveUp('the coordinator closed the connection for good (see above)');
     },
@@ -135,7 +187,10 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     finished,
     async stop() {
       stopping = true;
+      delivery?.stop();
+      await watcher?.stop();
       await started.close();
+      await outbox?.close();
       await executed.flush();
       logger.info('agent stopped');
     },

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { ProtocolError } from './errors.js';
+import { interpretStatus, type PowerState } from './nut-status.js';
 
 /** Bumped on any incompatible change to the frames or claims below. */
 export const PROTOCOL_VERSION = 1;
@@ -297,12 +298,9 @@ export function encodeMessage(message: AgentMessage | CoordinatorMessage): strin
 }
 
 /** Power state as the coordinator reads `ups.status`; unknown is never on battery. */
-export type PowerState = 'online' | 'battery' | 'unknown';
+export type { PowerState } from './nut-status.js';
 
 export function powerStateOf(status: readonly string[] | null): PowerState {
-  if (status === null) return 'unknown';
-  const words = new Set(status.map((word) => word.toUpperCase()));
-  if (words.has('OB')) return 'battery';
-  if (words.has('OL')) return 'online';
-  return 'unknown';
+  // The rules live in nut-status.ts: OL wins over a conflicting OB; DISCHRG alone is not battery.
+  return interpretStatus(status).power;
 }

@@ -12,8 +12,13 @@ export interface WatchedProcess {
   readonly child: ChildProcess;
   /** Every line printed so far (stdout and stderr interleaved). */
   readonly lines: readonly string[];
-  /** Resolves with the first line (past or future) matching `pattern`; rejects if the process exits first. */
-  waitForLine(pattern: RegExp, what?: string): Promise<string>;
+  /**
+   * Resolves with the first line matching `pattern`, printed at or after line `from` (default: any
+   * line, past or future); rejects if the process exits first.
+   */
+  waitForLine(pattern: RegExp, what?: string, from?: number): Promise<string>;
+  /** The number of lines printed so far: a `from` for waitForLine that ignores the past. */
+  mark(): number;
   /** Resolves with the exit code (or the signal name) once the process tree's output is closed. */
   readonly exited: Promise<number | NodeJS.Signals>;
   /** SIGTERM (to the whole process group) and await the exit. */
@@ -52,8 +57,9 @@ export function watchProcess(child: ChildProcess, name: string): WatchedProcess 
     child,
     lines,
     exited,
-    waitForLine(pattern, what = String(pattern)) {
-      const seen = lines.find((line) => pattern.test(line));
+    mark: () => lines.length,
+    waitForLine(pattern, what = String(pattern), from = 0) {
+      const seen = lines.slice(from).find((line) => pattern.test(line));
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
         waiters.push({ pattern, resolve });

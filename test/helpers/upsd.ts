@@ -72,6 +72,8 @@ export interface UpsdHarness {
   pauseUpsd(): void;
   /** SIGKILL upsd and wait for it to exit. */
   killUpsd(): Promise<void>;
+  /** Stops upsd (SIGTERM), starts it again on the same port, and waits until it serves data. */
+  restartUpsd(): Promise<void>;
   /** Stops upsd and the driver by recorded PID and removes the temp dir. */
   stop(): Promise<void>;
 }
@@ -204,6 +206,13 @@ export async function startUpsd(): Promise<UpsdHarness> {
     killUpsd: async () => {
       upsd?.child.kill('SIGKILL');
       await upsd?.exited;
+    },
+    restartUpsd: async () => {
+      await terminate(upsd);
+      await probe?.close();
+      probe = undefined;
+      upsd = await launch(UPSD_BIN, ['-F', ...asUser], logs.upsd, env);
+      await waitServing();
     },
     stop: async () => {
       await probe?.close();
