@@ -16,6 +16,7 @@ import {
   type UpsEventInput,
 } from './protocol.js';
 import {
+  DEFAULT_CLOCK_TOLERANCE_MS,
   type ReplayGuard,
   SignatureError,
   type SigningKeyPair,
@@ -59,7 +60,8 @@ export async function verifyAgentAuth(
     now,
     maxAgeMs: 5 * AGENT_AUTH_TTL_MS,
   });
-  guard.use(`auth:${verified.id}`, verified.expiresAt, now);
+  // Remember it for as long as verification would still accept it (expiry plus clock tolerance).
+  guard.use(`auth:${verified.id}`, verified.expiresAt + DEFAULT_CLOCK_TOLERANCE_MS, now);
   return agentId;
 }
 

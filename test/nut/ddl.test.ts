@@ -3,10 +3,19 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import type { UpsWatchConfig } from '../../agent/src/config.js';
 import { parseDevFile } from '../../agent/src/watcher/dev-file.js';
 import { deriveEvents, initialWatchState, type Reading } from '../../agent/src/watcher/notify-events.js';
+import { planEvent } from '../../agent/src/watcher/watcher.js';
 import { interpretStatus, type PowerState, parseStatusWords } from '../../shared/src/nut-status.js';
-import type { NotifyEvent } from '../../shared/src/protocol.js';
+import {
+  AgentMessageSchema,
+  encodeMessage,
+  MAX_FRAME_BYTES,
+  type NotifyEvent,
+} from '../../shared/src/protocol.js';
+import { generateSigningKey } from '../../shared/src/signing.js';
+import { signUpsEvent } from '../../shared/src/tokens.js';
 
 /**
  * All 718 dumps of NUT's Devices Dumps Library (../shared/nut-ddl, beside the repository; never
@@ -64,7 +73,56 @@ function brokenRule(v: Verdict): string | undefined {
   return undefined;
 }
 
+const WATCH: UpsWatchConfig = {
+  id: 'ddl-ups',
+  upsd: { host: '127.0.0.1', port: 3493 },
+  name: 'ups',
+  pollInterval: 1_000,
+  deadTime: 15_000,
+  snapshotInterval: 60_000,
+  alertSnapshotInterval: 5_000,
+};
+
 describeDdl('the NUT Devices Dumps Library', () => {
+  it('every dump becomes signed events that fit a WebSocket frame, all of its variables sent over a few snapshots', async () => {
+    const { keyPair } = await generateSigningKey();
+    const files = (await readdir(DDL_DIR, { recursive: true })).filter((f) => f.endsWith('.dev')).sort();
+    const failures: string[] = [];
+    for (const file of files) {
+      const { vars } = parseDevFile(await readFile(join(DDL_DIR, file), 'utf8'));
+      const reading: Reading = { kind: 'ok', status: parseStatusWords(vars['ups.status'] ?? ''), vars };
+      const derived = deriveEvents(initialWatchState, reading, 0);
+      let last: Parameters<typeof planEvent>[3];
+      const sent = new Set<string>();
+      for (let snapshot = 0; snapshot < 10 && sent.size < Object.keys(vars).length; snapshot++) {
+        const at = snapshot * WATCH.snapshotInterval;
+        const plan = planEvent(
+          WATCH,
+          reading,
+          snapshot === 0 ? derived : { events: [], dead: false },
+          last,
+          at,
+        );
+        if (plan === undefined) break;
+        last = plan.sent;
+        for (const name of Object.keys(plan.event.vars ?? {})) sent.add(name);
+        const token = await signUpsEvent(keyPair, 'agent', { ...plan.event, seq: snapshot }, at);
+        const frame = encodeMessage({ type: 'event', token });
+        if (
+          Buffer.byteLength(frame) > MAX_FRAME_BYTES ||
+          !AgentMessageSchema.safeParse(JSON.parse(frame)).success
+        ) {
+          failures.push(
+            `${file}: snapshot ${snapshot} is ${Buffer.byteLength(frame)} bytes, refused by the protocol`,
+          );
+        }
+      }
+      if (sent.size < Object.keys(vars).length)
+        failures.push(`${file}: ${Object.keys(vars).length - sent.size} variables never sent`);
+    }
+    expect(failures).toEqual([]);
+  });
+
   it('reads every dump; none whose status contains OL is read as battery', async () => {
     const files = (await readdir(DDL_DIR, { recursive: true })).filter((f) => f.endsWith('.dev')).sort();
     expect(files).toHaveLength(718);

@@ -10,6 +10,9 @@ import type { Logger } from '../../../shared/src/logger.js';
 import type { AgentMessage } from '../../../shared/src/protocol.js';
 import type { Outbox } from './outbox.js';
 
+/** Refusals that re-sending the same signed event cannot fix. */
+const PERMANENT = new Set(['signature', 'forbidden']);
+
 export interface EventDeliveryOptions {
   readonly outbox: Outbox;
   readonly send: (message: AgentMessage) => Promise<void>;
@@ -114,6 +117,21 @@ export function createEventDelivery(options: EventDeliveryOptions): EventDeliver
     },
     refused(seq, code, message) {
       if (seq !== inFlight) return;
+      if (PERMANENT.has(code)) {
+        // Re-sending the same signed event can never succeed (expired or unverifiable token, or this
+        // agent is not the UPS's watcher in the policy). Drop it so the events behind it flow; the
+        // next event tells the coordinator one was dropped, which explains the gap.
+        logger.error(`the coordinator refused UPS event ${seq} for good (${code}): ${message}; dropping it`);
+        clearTimer();
+        void outbox
+          .abandon(seq)
+          .catch((error: unknown) => logger.error(`could not drop event ${seq}: ${errorMessage(error)}`))
+          .finally(() => {
+            inFlight = undefined;
+            pump();
+          });
+        return;
+      }
       logger.error(
         `the coordinator refused UPS event ${seq} (${code}): ${message}; retrying in ${retryMs / 1000}s`,
       );

@@ -134,6 +134,7 @@ export function startUpsPoller(options: UpsPollerOptions): UpsPoller {
       if (status.length === 1 && status[0] === 'WAIT') report({ kind: 'unknown', reason: 'wait' });
       else report({ kind: 'ok', status, vars });
     } catch (error) {
+      if (stopped) return; // our own stop closed the connection: that is not a lost UPS
       report({ kind: 'unknown', reason: reasonOf(error), detail: errorMessage(error) });
     }
   }

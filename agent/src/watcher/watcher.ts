@@ -61,20 +61,38 @@ export function planEvent(
   const changed = last === undefined || statusKey !== last.status || derived.dead !== last.dead;
   if (derived.events.length === 0 && !changed && !due) return undefined;
   const current = reading.kind === 'ok' ? reading.vars : {};
-  const vars: Record<string, string> = {};
-  for (const [name, value] of Object.entries(current)) {
-    const core = (CORE_VARS as readonly string[]).includes(name);
-    if (core || last?.vars[name] !== value) vars[name] = value;
-  }
+  const vars = pickVars(current, last?.vars ?? {});
   return {
     event: { ups: ups.id, observedAt: at, status, events: [...derived.events], vars, dead: derived.dead },
-    sent: {
-      at,
-      status: statusKey,
-      dead: derived.dead,
-      vars: reading.kind === 'ok' ? { ...last?.vars, ...current } : (last?.vars ?? {}),
-    },
+    // Only what was sent counts as sent: variables left out this time are still "changed" next time.
+    sent: { at, status: statusKey, dead: derived.dead, vars: { ...last?.vars, ...vars } },
   };
+}
+
+/** Variables per event are bounded so that a 500-variable PDU still fits a frame (core ones first). */
+export const MAX_EVENT_VARS = 120;
+export const MAX_EVENT_VAR_BYTES = 6_000;
+
+function pickVars(
+  current: Readonly<Record<string, string>>,
+  sent: Readonly<Record<string, string>>,
+): Record<string, string> {
+  const core = (CORE_VARS as readonly string[]).filter((name) => current[name] !== undefined);
+  const changed = Object.keys(current)
+    .filter((name) => !core.includes(name) && sent[name] !== current[name])
+    .sort();
+  const vars: Record<string, string> = {};
+  let bytes = 0;
+  let count = 0;
+  for (const name of [...core, ...changed]) {
+    const value = current[name] ?? '';
+    const size = name.length + value.length + 6;
+    if (!core.includes(name) && (count >= MAX_EVENT_VARS || bytes + size > MAX_EVENT_VAR_BYTES)) break;
+    vars[name] = value;
+    bytes += size;
+    count += 1;
+  }
+  return vars;
 }
 
 export function startWatcher(options: WatcherOptions): Watcher {

@@ -37,6 +37,9 @@ export function createUpgradeHandler(deps: {
   logger: Logger;
 }) {
   return (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // Node removes its own error listener before 'upgrade': without ours, a client resetting the
+    // connection during the token check would crash the coordinator.
+    socket.on('error', (error) => deps.logger.debug('upgrade socket error', { reason: error.message }));
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (path !== AGENT_WS_PATH) {
       refuse(socket, 404, `no WebSocket endpoint at ${path}`);
