@@ -4,7 +4,7 @@
 import { agentCommand, enrollCommand } from '../agent/src/cli.js';
 import { ADMIN_USAGE, adminCommand } from '../coordinator/src/cli/admin-commands.js';
 import { coordinatorCommand } from '../coordinator/src/cli/coordinator-command.js';
-import { AppError } from '../shared/src/errors.js';
+import { isUsageError } from '../coordinator/src/cli/usage-error.js';
 
 const USAGE = `upsfleet — staged fleet shutdown when a shared UPS runs on battery
 
@@ -47,7 +47,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const usage = error instanceof AppError && error.code === 'bad_request';
+    const usage = isUsageError(error);
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`upsfleet: ${message}\n`);
     process.exitCode = usage ? 2 : 1;

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { AppError } from '../../../shared/src/errors.js';
 import { createAdminClient } from './admin-client.js';
 import { ago, formatTable } from './table.js';
+import { UsageError } from './usage-error.js';
 
 export const ADMIN_USAGE = `Admin commands (against a running coordinator):
   upsfleet enrollments create NAME [--ttl 1h]   one-time enrollment token for an agent
@@ -50,7 +50,7 @@ export async function adminCommand(
   switch (command) {
     case 'enrollments': {
       if (sub !== 'create' || arg === undefined)
-        throw new AppError('bad_request', 'usage: upsfleet enrollments create NAME');
+        throw new UsageError('usage: upsfleet enrollments create NAME');
       const created = await client.post<Item>('/api/v1/enrollments', {
         name: arg,
         ...(values.ttl ? { ttl: values.ttl } : {}),
@@ -153,9 +153,9 @@ export async function adminCommand(
         out(result, () => `Policy applied from ${arg}.`);
         return 0;
       }
-      throw new AppError('bad_request', 'usage: upsfleet policy show | policy apply FILE');
+      throw new UsageError('usage: upsfleet policy show | policy apply FILE');
     }
     default:
-      throw new AppError('bad_request', `unknown command "${command}"`);
+      throw new UsageError(`unknown command "${command}"`);
   }
 }

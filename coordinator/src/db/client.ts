@@ -7,6 +7,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { AppError } from '../../../shared/src/errors.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { schema } from './schema.js';
 
@@ -25,6 +26,9 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/** pg_try_advisory_lock key of the single writer ("upsf"). */
+const WRITER_LOCK_KEY = 0x75707366;
+
 /** Resolved from this file, not the CWD: the migrator needs meta/_journal.json. */
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
@@ -37,12 +41,30 @@ export async function openDatabase(
     const client = postgres(target.url, { max: 10, onnotice: () => {} });
     const db = drizzlePostgres(client, { schema });
     try {
+      // One coordinator per database: a session-level advisory lock on a connection kept for it.
+      // (Advisory locks are per database, so test databases on one server do not collide.)
+      const holder = await client.reserve();
+      const [row] = await holder`select pg_try_advisory_lock(${WRITER_LOCK_KEY}) as locked`;
+      if (row?.locked !== true) {
+        holder.release();
+        throw new AppError(
+          'config',
+          'another upsfleet coordinator is using this PostgreSQL database; stop it first',
+        );
+      }
       await migratePostgres(db, { migrationsFolder });
+      return {
+        db,
+        kind: 'postgres',
+        close: async () => {
+          holder.release();
+          await client.end({ timeout: 5 });
+        },
+      };
     } catch (error) {
       await client.end({ timeout: 1 });
       throw error;
     }
-    return { db, kind: 'postgres', close: () => client.end({ timeout: 5 }) };
   }
   const lock = target.kind === 'pglite' ? lockDataDir(target.dataDir) : undefined;
   try {
