@@ -18,7 +18,7 @@ ${ADMIN_USAGE}
 Run "upsfleet <command> --help" for the options of a command.
 `;
 
-const ADMIN_COMMANDS = new Set(['enrollments', 'hosts', 'status', 'runs', 'policy']);
+const ADMIN_COMMANDS = new Set(['enrollments', 'hosts', 'status', 'runs', 'policy', 'drill', 'stages']);
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;

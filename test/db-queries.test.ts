@@ -16,6 +16,7 @@ import {
   touchAgent,
 } from '../coordinator/src/db/queries/agents.js';
 import { findApiTokenByHash, hasApiToken, putApiToken } from '../coordinator/src/db/queries/api-tokens.js';
+import { loadEngineState, saveEngineState } from '../coordinator/src/db/queries/engine-state.js';
 import {
   consumeEnrollment,
   findEnrollmentByHash,
@@ -33,11 +34,15 @@ import {
 } from '../coordinator/src/db/queries/orders.js';
 import { insertPolicy, latestPolicy } from '../coordinator/src/db/queries/policies.js';
 import {
+  addRunEvent,
   endRun,
   findRun,
+  findRunByNumber,
   listActiveRuns,
+  listRunEvents,
   listRuns,
   markStageFired,
+  setRunPhase,
   startRun,
 } from '../coordinator/src/db/queries/runs.js';
 import { getOrInitSetting, getSetting } from '../coordinator/src/db/queries/settings.js';
@@ -310,6 +315,7 @@ describeOnEachDatabase('query contract', (factory) => {
         seq: 1,
         dropped: 0,
         dead: false,
+        tokenHash: null,
         events: ['ONBATT'],
         status: ['OB'],
         vars: { 'battery.charge': '100' },
@@ -456,13 +462,20 @@ describeOnEachDatabase('query contract', (factory) => {
   });
 
   describe('runs', () => {
-    it('start, mark stages fired (idempotent), end', async () => {
-      const ups = unique('ups');
-      const run = await startRun(db, ups, at());
+    let nextNumber = 1_000;
+    const newRun = (startedAt = at(), kind: 'outage' | 'drill' = 'outage') =>
+      startRun(db, { number: nextNumber++, kind, reason: 'power lost: ups-a', startedAt });
+
+    it('start, phase, fired stages (idempotent), timeline, end', async () => {
+      const run = await newRun();
       expect(run).toEqual({
         id: expect.stringMatching(UUID),
-        ups,
+        number: run.number,
+        kind: 'outage',
+        ups: null,
+        reason: 'power lost: ups-a',
         state: 'active',
+        phase: 'active',
         startedAt: at(),
         endedAt: null,
         endReason: null,
@@ -471,46 +484,72 @@ describeOnEachDatabase('query contract', (factory) => {
       await markStageFired(db, run.id, 'early');
       await markStageFired(db, run.id, 'early');
       await markStageFired(db, run.id, 'middle');
-      await markStageFired(db, run.id, 'early');
       expect((await findRun(db, run.id))?.firedStages).toEqual(['early', 'middle']);
-      expect((await listActiveRuns(db)).filter((r) => r.ups === ups)).toEqual([
-        { ...run, firedStages: ['early', 'middle'] },
-      ]);
-
-      await endRun(db, run.id, at(M), 'power-restored');
-      expect(await findRun(db, run.id)).toEqual({
-        ...run,
+      await setRunPhase(db, run.id, 'restoring');
+      expect(await findRunByNumber(db, run.number ?? -1)).toMatchObject({ id: run.id, phase: 'restoring' });
+      await addRunEvent(db, {
+        runId: run.id,
+        at: at(S),
+        kind: 'stage-fired',
+        stage: 'early',
+        detail: 'ups-a: on battery 30s',
+      });
+      await addRunEvent(db, {
+        runId: run.id,
+        at: at(2 * S),
+        kind: 'host-down',
+        host: 'web1',
+        detail: 'confirmed',
+      });
+      expect((await listRunEvents(db, run.id)).map((e) => [e.kind, e.stage, e.host, e.detail, e.at])).toEqual(
+        [
+          ['stage-fired', 'early', null, 'ups-a: on battery 30s', at(S)],
+          ['host-down', null, 'web1', 'confirmed', at(2 * S)],
+        ],
+      );
+      await endRun(db, run.id, at(M), 'restored');
+      expect(await findRun(db, run.id)).toMatchObject({
         state: 'ended',
         endedAt: at(M),
-        endReason: 'power-restored',
-        firedStages: ['early', 'middle'],
+        endReason: 'restored',
       });
-      expect((await listActiveRuns(db)).filter((r) => r.ups === ups)).toEqual([]);
+      expect((await listActiveRuns(db)).map((r) => r.id)).not.toContain(run.id);
       expect(await findRun(db, randomUUID())).toBeUndefined();
     });
 
-    it('one active run per UPS; after it ends a new one may start', async () => {
-      const ups = unique('ups');
-      const first = await startRun(db, ups, at());
-      expect(await sqlStateOf(startRun(db, ups, at(S)))).toBe('23505');
-      // Another UPS is independent.
-      await startRun(db, unique('ups'), at());
-      await endRun(db, first.id, at(M), 'power-restored');
-      const second = await startRun(db, ups, at(2 * M));
-      expect((await listActiveRuns(db)).filter((r) => r.ups === ups).map((r) => r.id)).toEqual([second.id]);
+    it('one active run at a time, fleet-wide; after it ends a new one may start', async () => {
+      const first = await newRun();
+      expect(await sqlStateOf(newRun(at(S)))).toBe('23505');
+      await endRun(db, first.id, at(M), 'restored');
+      const second = await newRun(at(2 * M), 'drill');
+      expect((await listActiveRuns(db)).map((r) => r.id)).toEqual([second.id]);
+      await endRun(db, second.id, at(3 * M), 'drill-complete');
     });
 
     it('listRuns: newest first, limited', async () => {
-      const ups = unique('ups');
-      const old = await startRun(db, ups, at(-10 * 24 * 60 * M));
-      await endRun(db, old.id, at(-10 * 24 * 60 * M + M), 'power-restored');
-      const recent = await startRun(db, ups, at(10 * 24 * 60 * M));
+      const old = await newRun(at(-10 * 24 * 60 * M));
+      await endRun(db, old.id, at(-10 * 24 * 60 * M + M), 'restored');
+      const recent = await newRun(at(10 * 24 * 60 * M));
+      await endRun(db, recent.id, at(10 * 24 * 60 * M + M), 'restored');
       const runs = await listRuns(db, 1000);
       expect(runs.map((r) => r.startedAt.getTime())).toEqual(
         [...runs.map((r) => r.startedAt.getTime())].sort((a, b) => b - a),
       );
       expect(runs.findIndex((r) => r.id === recent.id)).toBeLessThan(runs.findIndex((r) => r.id === old.id));
       expect(await listRuns(db, 2)).toHaveLength(2);
+    });
+
+    it('the engine state round-trips as JSON and is replaced on save', async () => {
+      expect(await loadEngineState(db)).toBeUndefined();
+      const state = {
+        ups: { 'ups-a': { power: 'battery', batterySince: 1_700_000_000_123 } },
+        run: null,
+        nextRunNumber: 3,
+      };
+      await saveEngineState(db, state, at());
+      expect(await loadEngineState(db)).toEqual(state);
+      await saveEngineState(db, { ...state, nextRunNumber: 4 }, at(S));
+      expect(await loadEngineState(db)).toEqual({ ...state, nextRunNumber: 4 });
     });
   });
 
@@ -523,7 +562,9 @@ describeOnEachDatabase('query contract', (factory) => {
     beforeAll(async () => {
       host = await newAgent();
       other = await newAgent();
-      runId = (await startRun(db, unique('ups'), at())).id;
+      const run = await startRun(db, { number: 1, kind: 'outage', reason: 'test', startedAt: at() });
+      await endRun(db, run.id, at(S), 'restored');
+      runId = run.id;
     });
 
     function order(stage: string, changes: Partial<NewOrder> = {}): NewOrder {
@@ -532,6 +573,7 @@ describeOnEachDatabase('query contract', (factory) => {
         runId,
         agentId: host.id,
         host: host.name,
+        kind: 'shutdown',
         stage,
         drill: false,
         token: `token-${stage}`,
@@ -677,7 +719,9 @@ describeOnEachDatabase('query contract', (factory) => {
     });
 
     it('listOrders filters by run and by agent', async () => {
-      const otherRun = (await startRun(db, unique('ups'), at())).id;
+      const otherRow = await startRun(db, { number: 2, kind: 'outage', reason: 'test', startedAt: at(S) });
+      await endRun(db, otherRow.id, at(2 * S), 'restored');
+      const otherRun = otherRow.id;
       const mine = await insertOrder(db, order(unique('stage')));
       const theirs = await insertOrder(db, order(unique('stage'), { agentId: other.id, host: other.name }));
       const elsewhere = await insertOrder(db, order(unique('stage'), { runId: otherRun }));

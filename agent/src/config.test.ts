@@ -31,6 +31,8 @@ describe('parseAgentConfig', () => {
         clockTolerance: 30_000,
       },
       ups: [],
+      wake: undefined,
+      clockTolerance: 30_000,
       source: '/etc/upsfleet/agent.yaml',
     });
     expect(Object.isFrozen(config)).toBe(true);
@@ -52,6 +54,8 @@ describe('parseAgentConfig', () => {
     );
     expect(config.stateDir).toBe('/var/lib/upsfleet-agent');
     expect(config.host).toMatchObject({ name: 'web1', shutdownTimeout: 90_000, clockTolerance: 90_000 });
+    // host.clockTolerance is the older spelling of the top-level key: it applies to every order.
+    expect(config.clockTolerance).toBe(90_000);
   });
 
   it('reads the watcher role: upsd address with NUT port 3493 by default, upsmon-like defaults', () => {

@@ -2,65 +2,22 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { isDuration, parseDuration } from '../../shared/src/duration.js';
+import { parseDuration } from '../../shared/src/duration.js';
 import { AppError, errorMessage } from '../../shared/src/errors.js';
 import { NameSchema } from '../../shared/src/protocol.js';
-
-const ARGV_HINT = 'write it as an argv list, not a shell string: shutdown: ["/sbin/poweroff"]';
-
-/** zod's message for a missing key is "expected string, received undefined"; say what is needed instead. */
-const required =
-  (what: string) =>
-  (issue: { input?: unknown }): string =>
-    issue.input === undefined ? `required: ${what}` : `must be ${what}`;
-
-const CoordinatorUrl = z.string({ error: required('the coordinator URL') }).refine((text) => {
-  try {
-    const url = new URL(text);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.search === '' && url.hash === '';
-  } catch {
-    return false;
-  }
-}, 'must be an http:// or https:// URL without query or fragment, like https://ups.example.net');
-
-const Duration = z
-  .string({ error: 'must be a duration like 90s, 5m or 1h' })
-  .refine(isDuration, 'must be a duration like 90s, 5m or 1h')
-  .transform((text) => parseDuration(text));
-
-const Argv = z
-  .array(z.string().min(1, 'an argv entry must not be empty'), {
-    error: (issue) =>
-      typeof issue.input === 'string'
-        ? ARGV_HINT
-        : required('the shutdown command as a list of strings')(issue),
-  })
-  .min(1, 'must name at least the program to run');
+import { Argv, CoordinatorUrl, Duration, NutName, required, UpsdAddress } from './config-fields.js';
+import { toWakeConfig, type WakeConfig, WakeSchema } from './wake/wake-config.js';
 
 const HostSchema = z.strictObject({
   /** Optional; the name that counts is the enrolled one. A mismatch is logged. */
   name: NameSchema.optional(),
   shutdown: Argv,
   shutdownTimeout: Duration.refine((ms) => ms > 0, 'must be longer than 0').default(parseDuration('5m')),
-  clockTolerance: Duration.default(parseDuration('30s')),
+  /** The older spelling of the top-level clockTolerance (host orders were the only orders). */
+  clockTolerance: Duration.optional(),
 });
 
-/** `host:port` of upsd; the port defaults to NUT's 3493. IPv6 as `[::1]:3493`. */
-const UpsdAddress = z.string({ error: required('the upsd address as host:port') }).transform((text, ctx) => {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+))(?::(\d{1,5}))?$/.exec(text.trim());
-  const host = match?.[1] ?? match?.[2];
-  const port = match?.[3] === undefined ? 3493 : Number(match[3]);
-  if (host === undefined || port < 1 || port > 65535) {
-    ctx.addIssue({ code: 'custom', message: 'must be host:port, like 192.0.2.7:3493 or nas.local' });
-    return z.NEVER;
-  }
-  return { host, port };
-});
-
-/** NUT UPS, variable and user names as upsd.conf/ups.conf allow them. */
-const NutName = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'letters, digits, ".", "_", "-" and "@"');
+const DEFAULT_CLOCK_TOLERANCE = parseDuration('30s');
 
 const UpsSchema = z.strictObject({
   /** The UPS's name in the fleet policy. */
@@ -77,6 +34,8 @@ const UpsSchema = z.strictObject({
   /** How often a snapshot is sent while on mains / while on battery. */
   snapshotInterval: Duration.default(parseDuration('60s')),
   alertSnapshotInterval: Duration.default(parseDuration('5s')),
+  /** An upsd account with `instcmds` (e.g. the NAS admin, not the monitoring secondary), for power-off orders. */
+  powerOff: z.strictObject({ username: NutName, password: z.string().min(1).max(128) }).optional(),
 });
 
 const ConfigSchema = z.strictObject({
@@ -85,15 +44,19 @@ const ConfigSchema = z.strictObject({
   host: HostSchema.optional(),
   /** The watcher role: the UPSes this agent reads from upsd. */
   ups: z.array(UpsSchema, { error: 'must be a list of UPSes' }).optional(),
+  /** Where this agent may send Wake-on-LAN packets; without it, wake orders are refused. */
+  wake: WakeSchema.optional(),
+  /** Accepted clock difference when verifying orders of every kind. */
+  clockTolerance: Duration.optional(),
 });
 
-/** Checks across UPS entries, on the raw document so they are reported with any shape error. */
-function upsListProblems(raw: unknown): string[] {
-  const list =
-    typeof raw === 'object' && raw !== null && 'ups' in raw && Array.isArray(raw.ups) ? raw.ups : [];
-  const entries = list.map((item: unknown) =>
-    typeof item === 'object' && item !== null ? (item as Record<string, unknown>) : {},
-  );
+const asRecord = (value: unknown): Record<string, unknown> =>
+  typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+
+/** Checks across keys and UPS entries, on the raw document so they are reported with any shape error. */
+function crossProblems(raw: unknown): string[] {
+  const doc = asRecord(raw);
+  const entries = (Array.isArray(doc.ups) ? doc.ups : []).map(asRecord);
   const ids = entries.map((entry) => entry.id);
   const problems: string[] = [];
   entries.forEach((entry, i) => {
@@ -103,6 +66,8 @@ function upsListProblems(raw: unknown): string[] {
       problems.push(`ups.${i}: give both username and password, or neither`);
     }
   });
+  if (doc.clockTolerance !== undefined && asRecord(doc.host).clockTolerance !== undefined)
+    problems.push('host.clockTolerance: also given at the top level; keep only clockTolerance');
   return problems;
 }
 
@@ -126,6 +91,10 @@ export interface AgentConfig {
   readonly host: HostConfig | undefined;
   /** The watcher role's UPSes (empty: no watcher role). */
   readonly ups: readonly UpsWatchConfig[];
+  /** Wake-on-LAN targets this agent may send to; undefined: wake orders are refused. */
+  readonly wake: WakeConfig | undefined;
+  /** ms; the accepted clock difference when verifying orders (also `host.clockTolerance`). */
+  readonly clockTolerance: number;
   /** Where the config came from, for messages. */
   readonly source: string;
 }
@@ -155,14 +124,15 @@ export function parseAgentConfig(text: string, sourceName: string): AgentConfig 
     throw new AppError('config', `${sourceName}: the config is empty (needs coordinator and stateDir)`);
   }
   const result = ConfigSchema.safeParse(raw);
-  const crossProblems = upsListProblems(raw);
-  if (!result.success || crossProblems.length > 0) {
-    const problems = [...(result.success ? [] : formatIssues(result.error)), ...crossProblems];
+  const cross = crossProblems(raw);
+  if (!result.success || cross.length > 0) {
+    const problems = [...(result.success ? [] : formatIssues(result.error)), ...cross];
     throw new AppError('config', `${sourceName}: invalid agent config:\n  ${problems.join('\n  ')}`, {
       details: { problems },
     });
   }
   const data = result.data;
+  const clockTolerance = data.clockTolerance ?? data.host?.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE;
   const host: HostConfig | undefined =
     data.host === undefined
       ? undefined
@@ -170,15 +140,23 @@ export function parseAgentConfig(text: string, sourceName: string): AgentConfig 
           name: data.host.name,
           shutdown: Object.freeze([...data.host.shutdown]),
           shutdownTimeout: data.host.shutdownTimeout,
-          clockTolerance: data.host.clockTolerance,
+          clockTolerance,
         });
   return Object.freeze({
     coordinator: data.coordinator.replace(/\/+$/, ''),
     stateDir: resolve(dirname(resolve(sourceName)), data.stateDir),
     host,
     ups: Object.freeze(
-      (data.ups ?? []).map((ups) => Object.freeze({ ...ups, upsd: Object.freeze(ups.upsd) })),
+      (data.ups ?? []).map((ups) =>
+        Object.freeze({
+          ...ups,
+          upsd: Object.freeze(ups.upsd),
+          ...(ups.powerOff === undefined ? {} : { powerOff: Object.freeze(ups.powerOff) }),
+        }),
+      ),
     ),
+    wake: data.wake === undefined ? undefined : toWakeConfig(data.wake),
+    clockTolerance,
     source: sourceName,
   });
 }

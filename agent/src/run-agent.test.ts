@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,6 +12,8 @@ import type { AgentConfig } from './config.js';
 import { runAgent } from './run-agent.js';
 import { writeEnrollment } from './state-dir.js';
 import { createAsyncQueue, createTempDir, recordedLines, recorderArgv } from './test-support.js';
+import { createMagicPacket } from './wake/magic-packet.js';
+import { toWakeConfig } from './wake/wake-config.js';
 
 const T0 = Date.parse('2026-11-23T22:00:00Z');
 
@@ -48,6 +51,8 @@ describe('runAgent', () => {
       stateDir,
       source: 'test',
       ups: [],
+      wake: undefined,
+      clockTolerance: 30_000,
       host: {
         name: 'web1',
         shutdown: recorderArgv(recordFile),
@@ -101,6 +106,62 @@ describe('runAgent', () => {
       expect(lines).toMatch(/shutdown command exited 0/);
     } finally {
       await agent.stop();
+    }
+  });
+
+  it('routes wake orders through the same pipeline, and rejects kinds it cannot carry out', async () => {
+    const udp = createSocket('udp4');
+    udp.bind(0, '127.0.0.1');
+    await once(udp, 'listening');
+    const clock = createManualClock(T0);
+    wss.on('connection', (ws) => ws.on('message', (data) => messages.push(parseAgentMessage(String(data)))));
+    const agent = await runAgent({
+      config: { ...config, wake: toWakeConfig({ allowed: ['127.0.0.1'] }) },
+      clock,
+      logger: createMemoryLogger(),
+      random: () => 0,
+    });
+    try {
+      const [ws] = await once(wss, 'connection');
+      expect(await messages.next()).toMatchObject({ type: 'hello', roles: ['host'] });
+      const sign = (orderId: string, claims: Parameters<typeof signOrder>[1]['claims']) =>
+        signOrder(coordinator, { orderId, agentId: 'agent-web1', claims, now: T0, expiresAt: T0 + 60_000 });
+
+      const wakeId = randomId();
+      const packet = once(udp, 'message');
+      const mac = '0a1b2c3d4e5f';
+      const wake = {
+        kind: 'wake',
+        runId: 'run-1',
+        host: 'db1',
+        mac,
+        address: '127.0.0.1',
+        port: udp.address().port,
+      } as const;
+      ws.send(encodeMessage({ type: 'order', token: await sign(wakeId, wake) }));
+      expect(await messages.next()).toEqual({ type: 'ack', orderId: wakeId, status: 'accepted' });
+      expect(await messages.next()).toMatchObject({ type: 'result', orderId: wakeId, outcome: 'succeeded' });
+      const [received] = (await packet) as [Buffer];
+      expect(received).toEqual(createMagicPacket(mac));
+
+      const powerOffId = randomId();
+      const powerOff = {
+        kind: 'ups-power-off',
+        runId: 'run-1',
+        ups: 'nas-ups',
+        command: 'shutdown.return',
+      } as const;
+      ws.send(encodeMessage({ type: 'order', token: await sign(powerOffId, powerOff) }));
+      expect(await messages.next()).toEqual({
+        type: 'ack',
+        orderId: powerOffId,
+        status: 'rejected',
+        reason: 'UPS nas-ups is not watched by this agent (no ups: list)',
+      });
+      expect(await recordedLines(recordFile)).toEqual([]);
+    } finally {
+      await agent.stop();
+      udp.close();
     }
   });
 

@@ -10,9 +10,9 @@ import { type CoordinatorMessage, PROTOCOL_VERSION } from '../../shared/src/prot
 import { signUpsEvent } from '../../shared/src/tokens.js';
 import type { AgentConfig } from './config.js';
 import { openExecutedOrders } from './executed-orders.js';
-import { createHostRole } from './host-role.js';
 import { createLink, type Link, toAgentSocketUrl } from './link.js';
 import type { NutSession, NutSessionOptions } from './nut/session.js';
+import { createAgentOrders, describeAbilities } from './orders/agent-orders.js';
 import type { RunCommand } from './shutdown-runner.js';
 import { loadEnrollment, statePath } from './state-dir.js';
 import { createEventDelivery, type EventDelivery } from './watcher/delivery.js';
@@ -75,19 +75,17 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   });
   const send = (message: Parameters<Link['send']>[0]) =>
     link === undefined ? Promise.reject(new Error('link not started')) : link.send(message);
-  const role =
-    host === undefined
-      ? undefined
-      : createHostRole({
-          identity,
-          coordinatorKey,
-          executed,
-          config: host,
-          ...(options.run === undefined ? {} : { run: options.run }),
-          send,
-          clock,
-          logger,
-        });
+  // Every agent verifies every order; what it can carry out depends on its config.
+  const orders = createAgentOrders({
+    config,
+    agentId: identity.agentId,
+    coordinatorKey,
+    executed,
+    send,
+    clock,
+    logger,
+    ...(options.run === undefined ? {} : { run: options.run }),
+  });
 
   let outbox: Outbox | undefined;
   let delivery: EventDelivery | undefined;
@@ -125,20 +123,17 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
           logger.warn(`the coordinator speaks protocol ${message.protocol}, this agent ${PROTOCOL_VERSION}`);
         }
         delivery?.connected();
-        if (host !== undefined && Math.abs(skew) > host.clockTolerance) {
+        if (Math.abs(skew) > config.clockTolerance) {
           logger.warn(
             `this clock is ${formatDuration(Math.abs(skew))} ${skew > 0 ? 'behind' : 'ahead of'} the coordinator's, ` +
-              `beyond the ${formatDuration(host.clockTolerance)} tolerance: orders may be refused; check NTP`,
+              `beyond the ${formatDuration(config.clockTolerance)} tolerance: orders may be refused; check NTP`,
           );
         }
         return;
       }
       case 'order':
-        if (role === undefined) {
-          logger.warn('received an order, but this agent has no host: section; ignored');
-          return;
-        }
-        role.handleOrder(message.token).catch(() => undefined);
+        // Never rejects; an order this agent cannot carry out is acknowledged as rejected, with the reason.
+        orders.handleOrder(message.token).catch(() => undefined);
         return;
       case 'event-ack':
         delivery?.acked(message.seq, message.duplicate ?? false);
@@ -156,13 +151,10 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   const roles: ('host' | 'watcher')[] = [];
   if (host !== undefined) roles.push('host');
   if (config.ups.length > 0) roles.push('watcher');
-  const what = [
-    host === undefined ? undefined : `host role, shutdown ${host.shutdown.join(' ')}`,
-    config.ups.length === 0
-      ? undefined
-      : `watcher of ${config.ups.map((u) => `${u.id} (${u.name}@${u.upsd.host}:${u.upsd.port})`).join(', ')}`,
-  ].filter((part) => part !== undefined);
-  logger.info(`starting as ${identity.name}: ${what.join('; ')}`, { agentId: identity.agentId, stateDir });
+  logger.info(`starting as ${identity.name}: ${describeAbilities(config).join('; ')}`, {
+    agentId: identity.agentId,
+    stateDir,
+  });
   link = createLink({
     url: config.coordinator,
     agentId: identity.agentId,

@@ -103,14 +103,45 @@ export type NotifyEvent = z.infer<typeof NotifyEventSchema>;
 // ---------------------------------------------------------------------------------------------
 // Signed payloads (the claims inside the JWS; iss/aud/iat/exp/jti are added by signing.ts)
 
-/** An order from the coordinator to one host. It never carries a command line: the host runs its own. */
-export const OrderClaimsSchema = z.object({
+/**
+ * What the coordinator orders one agent to do. It never carries a command line: a host runs its own
+ * configured shutdown; a waker sends a Wake-on-LAN packet; a watcher sends one NUT instant command
+ * to its UPS with its own configured account.
+ */
+const ShutdownOrderSchema = z.object({
   kind: z.literal('shutdown'),
   runId: z.string().min(1),
   stage: z.string().min(1),
-  /** A drill order is acknowledged and reported but never runs the real shutdown. */
+  /** A drill order is verified and reported but never runs the real shutdown. */
   drill: z.boolean(),
 });
+
+const WakeOrderSchema = z.object({
+  kind: z.literal('wake'),
+  runId: z.string().min(1),
+  /** The host being woken (for the record). */
+  host: NameSchema,
+  /** 12 lowercase hex digits. */
+  mac: z.string().regex(/^[0-9a-f]{12}$/),
+  /** Where the magic packet goes: the LAN's broadcast address in production. */
+  address: z.union([z.ipv4(), z.ipv6()]),
+  port: z.number().int().min(1).max(65535),
+});
+
+const UpsPowerOffOrderSchema = z.object({
+  kind: z.literal('ups-power-off'),
+  runId: z.string().min(1),
+  /** The UPS's id in the watcher's config (its name in the policy). */
+  ups: NameSchema,
+  /** A NUT instant command such as shutdown.return. */
+  command: z.string().regex(/^[a-z][a-z0-9.]{0,62}$/),
+});
+
+export const OrderClaimsSchema = z.discriminatedUnion('kind', [
+  ShutdownOrderSchema,
+  WakeOrderSchema,
+  UpsPowerOffOrderSchema,
+]);
 export type OrderClaims = z.infer<typeof OrderClaimsSchema>;
 
 /** What a watcher saw on one UPS. `status: null` means unknown (no data, stale, driver gone). */

@@ -220,7 +220,7 @@ describe('orders', () => {
   it.each([true, false])('preserves drill: %s', async (drill) => {
     const token = await signOrder(coordinator, { ...order, claims: { ...claims, drill } });
     const verified = await verifyOrder(token, coordinator.publicKey, { agentId: 'agent-a', now: NOW });
-    expect(verified.claims.drill).toBe(drill);
+    expect(verified.claims).toMatchObject({ kind: 'shutdown', drill });
   });
 
   it('expires at the deadline', async () => {

@@ -30,6 +30,11 @@ export const AGENT_AUTH_TTL_MS = 60_000;
 /** Events may wait in a watcher's disk queue while the coordinator is away; older ones are refused. */
 export const EVENT_TTL_MS = 24 * 3_600_000;
 
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
 export function randomId(): string {
   return globalThis.crypto.randomUUID();
 }
@@ -87,6 +92,8 @@ export interface VerifiedUpsEvent {
   readonly agentId: string;
   readonly claims: UpsEventClaims;
   readonly token: VerifiedToken;
+  /** SHA-256 of the compact token (hex): identifies this exact event. */
+  readonly tokenHash: string;
 }
 
 export async function verifyUpsEvent(
@@ -101,7 +108,7 @@ export async function verifyUpsEvent(
   const claims = UpsEventClaimsSchema.safeParse(verified.claims);
   if (!claims.success)
     throw new SignatureError('malformed', `event claims invalid: ${claims.error.issues[0]?.message}`);
-  return { agentId, claims: claims.data, token: verified };
+  return { agentId, claims: claims.data, token: verified, tokenHash: await sha256Hex(token) };
 }
 
 // --- orders -------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
  * `npm run bench`: prints figures, asserts nothing. Speed belongs here, not in tests.
  * Numbers are from this machine at this moment; compare runs on the same machine only.
  */
-import { decide, type EngineState, emptyState } from '../../coordinator/src/core/engine.js';
+import { decide, type EngineState, initialEngineState } from '../../coordinator/src/core/engine.js';
 import { parsePolicy } from '../../coordinator/src/core/policy.js';
 import { generateSigningKey } from '../../shared/src/signing.js';
 import { signOrder, verifyOrder } from '../../shared/src/tokens.js';
@@ -51,12 +51,23 @@ const policy = parsePolicy({
     { name: 'late', hosts: hosts.slice(500).map((h) => h.name), trigger: { onBattery: '5m' } },
   ],
 });
-let state: EngineState = emptyState;
+let state: EngineState = initialEngineState;
 await measure('engine decide, OB/OL flapping, 1,000-host policy', 20_000, (i) => {
+  const battery = i % 2 === 0;
   state = decide(
     policy,
     state,
-    { kind: 'power', ups: 'ups-1', power: i % 2 ? 'online' : 'battery', at: now + i },
-    now + i,
+    {
+      kind: 'ups',
+      ups: 'ups-1',
+      power: battery ? 'battery' : 'online',
+      lowBattery: false,
+      fsd: false,
+      dead: false,
+      charge: 90,
+      runtime: 1_800_000,
+      at: now + i * 1_000,
+    },
+    now + i * 1_000,
   ).state;
 });

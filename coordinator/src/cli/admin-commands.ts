@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { createAdminClient } from './admin-client.js';
+import { drillCommand, policyCommand } from './run-commands.js';
 import { ago, formatTable } from './table.js';
 import { UsageError } from './usage-error.js';
 
@@ -11,6 +12,11 @@ export const ADMIN_USAGE = `Admin commands (against a running coordinator):
   upsfleet status                               every UPS: power, status words, charge, runtime, load
   upsfleet runs [RUN_ID]                        outages and the orders they issued
   upsfleet policy show | apply FILE             the fleet policy
+  upsfleet policy validate FILE                 check a policy file: every error and warning
+  upsfleet policy plan [--scenario FILE] [--policy FILE] [--unresponsive h1,h2]
+                                                simulate: the timeline each host would see, touching nothing
+  upsfleet drill [--no-follow]                  fleet-wide dry run with live progress per stage and host
+  upsfleet stages fire STAGE                    fire a stage by hand (its trigger says manual: true)
 
 Common options: --url URL (env UPSFLEET_URL, default http://127.0.0.1:8080),
                 --token TOKEN (env UPSFLEET_TOKEN), --json (machine-readable output)
@@ -34,6 +40,10 @@ export async function adminCommand(
       token: { type: 'string' },
       json: { type: 'boolean' },
       ttl: { type: 'string' },
+      scenario: { type: 'string' },
+      policy: { type: 'string' },
+      unresponsive: { type: 'string' },
+      'no-follow': { type: 'boolean' },
     },
     allowPositionals: true,
     strict: true,
@@ -153,7 +163,19 @@ export async function adminCommand(
         out(result, () => `Policy applied from ${arg}.`);
         return 0;
       }
-      throw new UsageError('usage: upsfleet policy show | policy apply FILE');
+      return policyCommand(client, sub, arg, values, out);
+    }
+    case 'drill':
+      return drillCommand(client, { follow: values['no-follow'] !== true, json: values.json === true });
+    case 'stages': {
+      if (sub !== 'fire' || arg === undefined) throw new UsageError('usage: upsfleet stages fire STAGE');
+      const result = await client.post<Item>(`/api/v1/stages/${encodeURIComponent(arg)}/fire`, {});
+      out(
+        result,
+        () =>
+          `Stage ${arg} fired by hand: its hosts get their shutdown orders once its prerequisites are down.`,
+      );
+      return 0;
     }
     default:
       throw new UsageError(`unknown command "${command}"`);

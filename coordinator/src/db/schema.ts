@@ -23,6 +23,9 @@ const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' 
 export const agentStatus = pgEnum('agent_status', ['active', 'revoked']);
 export const powerState = pgEnum('power_state', ['online', 'battery', 'unknown']);
 export const runState = pgEnum('run_state', ['active', 'ended']);
+export const runKind = pgEnum('run_kind', ['outage', 'drill']);
+export const runPhase = pgEnum('run_phase', ['active', 'restoring']);
+export const orderKind = pgEnum('order_kind', ['shutdown', 'wake', 'ups-power-off']);
 export const ackStatus = pgEnum('ack_status', ['accepted', 'duplicate', 'rejected']);
 export const orderOutcome = pgEnum('order_outcome', ['started', 'succeeded', 'failed', 'drill']);
 
@@ -108,6 +111,8 @@ export const upsEvents = pgTable(
     receivedAt: ts('received_at').notNull().defaultNow(),
     /** Events the watcher dropped just before this one (its queue overflowed). */
     dropped: integer('dropped').notNull().default(0),
+    /** sha256 of the signed event: a re-send is a duplicate only when it is the very same event. */
+    tokenHash: text('token_hash'),
     dead: boolean('dead').notNull().default(false),
   },
   (t) => [
@@ -116,21 +121,55 @@ export const upsEvents = pgTable(
   ],
 );
 
-/** An outage of one UPS, from the first on-battery reading until power is back. */
+/** One outage (or drill), fleet-wide, from the first sign of trouble until it is restored or ends. */
 export const runs = pgTable(
   'runs',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    ups: text('ups').notNull(),
+    /** The engine's run number (1, 2, 3, …). */
+    number: integer('number'),
+    kind: runKind('kind').notNull().default('outage'),
+    /** Unused since fleet-wide runs (kept for the first migration). */
+    ups: text('ups'),
+    /** What started it, e.g. "power lost: nas-ups". */
+    reason: text('reason'),
     state: runState('state').notNull().default('active'),
+    phase: runPhase('phase').notNull().default('active'),
     startedAt: ts('started_at').notNull(),
     endedAt: ts('ended_at'),
     endReason: text('end_reason'),
     /** Stages whose orders were issued, in order; a restarted coordinator never fires them again. */
     firedStages: text('fired_stages').array().notNull().default(sql`'{}'::text[]`),
   },
-  (t) => [uniqueIndex('runs_one_active_per_ups').on(t.ups).where(sql`${t.state} = 'active'`)],
+  (t) => [
+    uniqueIndex('runs_one_active').on(t.state).where(sql`${t.state} = 'active'`),
+    uniqueIndex('runs_number').on(t.number),
+  ],
 );
+
+/** A run's timeline: every stage, host, wake and power-off event the engine produced. */
+export const runEvents = pgTable(
+  'run_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => runs.id),
+    at: ts('at').notNull(),
+    kind: text('kind').notNull(),
+    stage: text('stage'),
+    host: text('host'),
+    detail: text('detail'),
+  },
+  (t) => [index('run_events_run').on(t.runId, t.id)],
+);
+
+/** The engine's state, stored after every decision so that a restart resumes exactly there. */
+export const engineState = pgTable('engine_state', {
+  id: integer('id').primaryKey(),
+  state: jsonb('state').notNull(),
+  updatedAt: ts('updated_at').notNull(),
+});
 
 export const orders = pgTable(
   'orders',
@@ -142,7 +181,10 @@ export const orders = pgTable(
     agentId: uuid('agent_id')
       .notNull()
       .references(() => agents.id),
+    kind: orderKind('kind').notNull().default('shutdown'),
+    /** The host shut down or woken, or the UPS powered off. */
     host: text('host').notNull(),
+    /** The stage (shutdown), or `wake` / `power-off`. */
     stage: text('stage').notNull(),
     drill: boolean('drill').notNull().default(false),
     /** The signed order as sent; re-sent unchanged until the host reports a result. */

@@ -1,29 +1,33 @@
 /**
- * The shell around the pure engine: it feeds verified inputs to `decide`, stores and carries out
- * the effects (runs, signed orders), and keeps one wake-up timer. Every state change goes through
- * one serial queue, so an event, a timer and an ack never interleave.
+ * The shell around the pure engine. Every input (a UPS event, an agent connecting or reporting, a
+ * timer, an admin's request) goes through one serial queue: decide → in one transaction record the
+ * effects and the new engine state → after commit, send the orders and re-arm the single timer.
+ * A restarted coordinator loads the stored engine state and carries on from there.
  */
 import type { Clock } from '../../../shared/src/clock.js';
 import { ConflictError, ForbiddenError, UnauthorizedError } from '../../../shared/src/errors.js';
 import type { Logger } from '../../../shared/src/logger.js';
-import { type AgentMessage, powerStateOf } from '../../../shared/src/protocol.js';
+import type { AgentMessage } from '../../../shared/src/protocol.js';
 import type { SigningKeyPair } from '../../../shared/src/signing.js';
-import { randomId, signOrder, type VerifiedUpsEvent } from '../../../shared/src/tokens.js';
-import { decide, type Effect, type EngineInput, type EngineState, emptyState } from '../core/engine.js';
+import type { VerifiedUpsEvent } from '../../../shared/src/tokens.js';
+import { decide, type EngineInput, type EngineState, initialEngineState } from '../core/engine.js';
 import { type Policy, parsePolicy } from '../core/policy.js';
 import type { Db } from '../db/client.js';
 import { findActiveAgent, findActiveAgentByName } from '../db/queries/agents.js';
+import { loadEngineState, saveEngineState } from '../db/queries/engine-state.js';
 import {
-  insertOrder,
+  findOrder,
   markOrdersSent,
   pendingOrdersFor,
   recordAck,
   recordResult,
 } from '../db/queries/orders.js';
 import { insertPolicy, latestPolicy } from '../db/queries/policies.js';
-import { endRun, listActiveRuns, markStageFired, startRun } from '../db/queries/runs.js';
+import { addRunEvent, findRunByNumber } from '../db/queries/runs.js';
 import { listUpsStates, recordUpsEvent } from '../db/queries/ups-events.js';
 import type { Hub } from '../ws/hub.js';
+import { applyEffect, type Outgoing } from './effects.js';
+import { reportInput, upsInput } from './inputs.js';
 import { createSerialQueue } from './serial-queue.js';
 
 export interface FleetDeps {
@@ -40,116 +44,80 @@ export async function createFleet(deps: FleetDeps) {
   const { db, hub, clock, logger } = deps;
   const queue = createSerialQueue();
   let policy: Policy | undefined;
-  let state: EngineState = emptyState;
-  /** Active run id by UPS name (the engine keys runs by UPS; the database by id). */
-  const runIds = new Map<string, string>();
+  let state: EngineState = initialEngineState;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
-  // --- restore from the database: the engine state is derived, never stored twice --------------
   const stored = await latestPolicy(db);
   if (stored !== undefined) policy = parsePolicy(stored.document);
-  const upsRows = await listUpsStates(db);
-  const activeRuns = await listActiveRuns(db);
-  state = {
-    ups: Object.fromEntries(
-      upsRows.map((row) => [row.ups, { power: row.power, since: row.powerSince.getTime() }]),
-    ),
-    runs: Object.fromEntries(
-      activeRuns.map((run) => [
-        run.ups,
-        { startedAt: run.startedAt.getTime(), firedStages: run.firedStages },
-      ]),
-    ),
-  };
-  for (const run of activeRuns) runIds.set(run.ups, run.id);
-  if (activeRuns.length > 0) logger.info('resuming active runs', { count: activeRuns.length });
-
-  function schedule(at: number): void {
-    if (stopped) return;
-    if (timer !== undefined) clearTimeout(timer);
-    const delay = Math.max(0, at - clock.now());
-    timer = setTimeout(() => {
-      timer = undefined;
-      void queue
-        .run(() => step({ kind: 'tick' }))
-        .catch((error: unknown) => {
-          logger.error('engine tick failed', { error: String(error) });
-        });
-    }, delay);
+  const saved = (await loadEngineState(db)) as EngineState | undefined;
+  if (saved !== undefined) {
+    // Connections do not survive a restart; agents reconnect and say hello again.
+    state = { ...saved, connected: {} };
+    if (state.run !== undefined)
+      logger.info('resuming the active run from the database', { run: state.run.number });
   }
 
+  function schedule(at: number | undefined): void {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    if (stopped || at === undefined) return;
+    timer = setTimeout(
+      () => {
+        timer = undefined;
+        queue
+          .run(() => step({ kind: 'tick' }))
+          .catch((error: unknown) => logger.error('engine tick failed', { error: String(error) }));
+      },
+      Math.max(0, at - clock.now()),
+    );
+  }
+
+  /** One decision: must run inside the queue. */
   async function step(input: EngineInput): Promise<void> {
     const now = clock.now();
     const decision = decide(policy, state, input, now);
-    state = decision.state;
+    const outgoing: Outgoing[] = [];
+    const lines: string[] = [];
     let wake: number | undefined;
-    for (const effect of decision.effects) {
-      if (effect.kind === 'wake-at') wake = effect.at;
-      else await apply(effect, now);
+    const current = policy;
+    await db.transaction(async (tx) => {
+      for (const effect of decision.effects) {
+        if (effect.kind === 'wake-at') wake = effect.at;
+        else {
+          const ctx = {
+            db: tx,
+            policy: current,
+            signingKey: deps.signingKey,
+            orderTtlMs: deps.orderTtlMs,
+            logger,
+            now,
+            outgoing,
+          };
+          lines.push(await applyEffect(ctx, effect));
+        }
+      }
+      await saveEngineState(tx, decision.state, new Date(now));
+    });
+    state = decision.state;
+    for (const line of lines) logger.warn(line);
+    const sent = outgoing.filter((order) => hub.send(order.agentId, { type: 'order', token: order.token }));
+    await markOrdersSent(
+      db,
+      sent.map((order) => order.orderId),
+      new Date(now),
+    );
+    for (const order of outgoing) {
+      if (!sent.includes(order))
+        logger.warn('agent not connected: the order waits for it', {
+          host: order.host,
+          order: order.orderId,
+        });
     }
-    if (wake !== undefined) schedule(wake);
+    schedule(wake);
   }
 
-  async function apply(effect: Exclude<Effect, { kind: 'wake-at' }>, now: number): Promise<void> {
-    switch (effect.kind) {
-      case 'start-run': {
-        const run = await startRun(db, effect.ups, new Date(effect.at));
-        runIds.set(effect.ups, run.id);
-        logger.warn('UPS on battery: run started', { ups: effect.ups, run: run.id });
-        return;
-      }
-      case 'end-run': {
-        const runId = runIds.get(effect.ups);
-        runIds.delete(effect.ups);
-        if (runId !== undefined) await endRun(db, runId, new Date(now), effect.reason);
-        logger.info('power restored: run ended', { ups: effect.ups, run: runId });
-        return;
-      }
-      case 'fire-stage': {
-        const runId = runIds.get(effect.ups);
-        if (runId === undefined) return;
-        await markStageFired(db, runId, effect.stage);
-        logger.warn('stage fired', { ups: effect.ups, stage: effect.stage, hosts: effect.hosts.join(',') });
-        for (const host of effect.hosts) await issueOrder(runId, effect.stage, host, now);
-        return;
-      }
-    }
-  }
-
-  async function issueOrder(runId: string, stage: string, host: string, now: number): Promise<void> {
-    const agent = await findActiveAgentByName(db, host);
-    if (agent === undefined) {
-      logger.error('no enrolled agent for host: it will not be shut down', { host, stage });
-      return;
-    }
-    const orderId = randomId();
-    const expiresAt = now + deps.orderTtlMs;
-    const token = await signOrder(deps.signingKey, {
-      orderId,
-      agentId: agent.id,
-      claims: { kind: 'shutdown', runId, stage, drill: false },
-      now,
-      expiresAt,
-    });
-    const order = await insertOrder(db, {
-      id: orderId,
-      runId,
-      agentId: agent.id,
-      host,
-      stage,
-      drill: false,
-      token,
-      createdAt: new Date(now),
-      expiresAt: new Date(expiresAt),
-    });
-    if (hub.send(agent.id, { type: 'order', token: order.token })) {
-      await markOrdersSent(db, [order.id], new Date(now));
-      logger.info('order sent', { host, stage, order: order.id });
-    } else {
-      logger.warn('host not connected: order waits for it', { host, stage, order: order.id });
-    }
-  }
+  const run = <T>(task: () => Promise<T>) => queue.run(task);
 
   return {
     get policy() {
@@ -159,84 +127,102 @@ export async function createFleet(deps: FleetDeps) {
       return state;
     },
 
-    applyPolicy(document: unknown, appliedBy: string): Promise<Policy> {
+    /** Validates, stores and applies a policy; returns its warnings (e.g. hosts not enrolled yet). */
+    applyPolicy(document: unknown, appliedBy: string): Promise<{ policy: Policy; warnings: string[] }> {
       const parsed = parsePolicy(document);
-      return queue.run(async () => {
+      return run(async () => {
         await insertPolicy(db, document, appliedBy, new Date(clock.now()));
         policy = parsed;
+        const warnings = [...parsed.warnings];
+        for (const host of parsed.hosts.keys()) {
+          const enrolled = await findActiveAgentByName(db, host);
+          if (enrolled === undefined)
+            warnings.push(
+              `host "${host}" has no enrolled agent yet: it cannot receive orders until it enrolls`,
+            );
+        }
         logger.info('policy applied', {
           by: appliedBy,
           stages: parsed.stages.length,
-          hosts: parsed.hosts.length,
+          hosts: parsed.hosts.size,
+          warnings: warnings.length,
         });
+        for (const warning of warnings) logger.warn(`policy: ${warning}`);
         await step({ kind: 'tick' });
-        return parsed;
+        return { policy: parsed, warnings };
       });
     },
 
-    /**
-     * A verified, signed UPS event. Resolves `stored` or `duplicate` (already had it: nothing
-     * changes); throws typed errors for events that must not be stored.
-     */
+    /** A verified, signed UPS event: stored (or recognised as a duplicate), then fed to the engine. */
     ingestEvent(event: VerifiedUpsEvent): Promise<'stored' | 'duplicate'> {
-      return queue.run(async () => {
+      return run(async () => {
         const agent = await findActiveAgent(db, event.agentId);
         if (agent === undefined) throw new UnauthorizedError(`agent ${event.agentId} is not active`);
-        const ups = policy?.ups.find((u) => u.name === event.claims.ups);
-        if (ups === undefined) throw new ForbiddenError(`UPS "${event.claims.ups}" is not in the policy`);
-        if (ups.watcher !== agent.name) {
-          throw new ForbiddenError(`agent "${agent.name}" is not the watcher of UPS "${ups.name}"`);
-        }
         const { claims } = event;
-        // upsmon's dead-UPS rule: last seen on battery and silent past the dead time counts as
-        // on battery (and critical), never as "unknown, so nothing to do".
-        const power = claims.dead ? 'battery' : powerStateOf(claims.status);
+        const entry = policy?.ups.get(claims.ups);
+        if (entry !== undefined && entry.watcher !== agent.name) {
+          throw new ForbiddenError(`agent "${agent.name}" is not the watcher of UPS "${entry.name}"`);
+        }
+        const input = upsInput(claims);
         const outcome = await recordUpsEvent(db, {
           agentId: agent.id,
-          ups: ups.name,
+          ups: claims.ups,
           seq: claims.seq,
           dropped: claims.dropped,
           dead: claims.dead,
           events: claims.events,
           status: claims.status,
-          power,
+          power: claims.dead ? 'battery' : input.power,
           vars: claims.vars,
           observedAt: new Date(claims.observedAt),
           receivedAt: new Date(clock.now()),
+          tokenHash: event.tokenHash,
         });
         if (!outcome.stored) {
           if (outcome.reason === 'duplicate') {
-            logger.info('duplicate UPS event ignored', { ups: ups.name, seq: claims.seq, agent: agent.name });
+            logger.info('duplicate UPS event ignored', {
+              ups: claims.ups,
+              seq: claims.seq,
+              agent: agent.name,
+            });
             return 'duplicate';
           }
           throw new ConflictError(
             outcome.reason === 'gap'
               ? `event seq ${claims.seq} leaves a gap after ${outcome.lastSeq} that it does not explain (dropped: ${claims.dropped})`
-              : `event seq ${claims.seq} replayed (last accepted: ${outcome.lastSeq})`,
+              : `event seq ${claims.seq} replayed, or re-used for a different event (last accepted: ${outcome.lastSeq}); ` +
+                  "if the watcher's state directory was reset, enroll it again",
           );
         }
-        if (claims.dropped > 0) {
+        if (claims.dropped > 0)
           logger.warn('watcher dropped events (its queue was full)', {
-            ups: ups.name,
-            agent: agent.name,
+            ups: claims.ups,
             dropped: claims.dropped,
           });
-        }
         logger.info('UPS event', {
-          ups: ups.name,
+          ups: claims.ups,
           status: claims.status?.join(' ') ?? 'unknown',
           events: claims.events.join(','),
           dead: claims.dead || undefined,
           seq: claims.seq,
         });
-        await step({ kind: 'power', ups: ups.name, power, at: claims.observedAt });
+        if (entry === undefined) {
+          logger.warn('event for a UPS that is not in the policy: recorded, not acted on', {
+            ups: claims.ups,
+          });
+          return 'stored';
+        }
+        // Durations are measured on the coordinator's clock from when it learned of a change: a backlog
+        // delivered late, or a watcher whose clock is off, must never make a stage fire at once.
+        await step({ ...input, at: clock.now() });
         return 'stored';
       });
     },
 
-    /** Sends every order still owed to an agent that just said hello. */
-    agentReady(agentId: string): Promise<void> {
-      return queue.run(async () => {
+    /** An agent said hello: it counts as connected, and gets every order still owed to it. */
+    agentReady(agentId: string, name: string): Promise<void> {
+      return run(async () => {
+        await step({ kind: 'host-connected', host: name });
         const now = clock.now();
         const pending = await pendingOrdersFor(db, agentId, new Date(now));
         const sent = pending.filter((order) => hub.send(agentId, { type: 'order', token: order.token }));
@@ -245,12 +231,16 @@ export async function createFleet(deps: FleetDeps) {
           sent.map((order) => order.id),
           new Date(now),
         );
-        if (sent.length > 0) logger.info('re-sent pending orders', { agent: agentId, count: sent.length });
+        if (sent.length > 0) logger.info('re-sent pending orders', { agent: name, count: sent.length });
       });
     },
 
+    agentGone(name: string): Promise<void> {
+      return run(() => step({ kind: 'host-disconnected', host: name }));
+    },
+
     agentReport(agentId: string, message: Extract<AgentMessage, { type: 'ack' | 'result' }>): Promise<void> {
-      return queue.run(async () => {
+      return run(async () => {
         const at = new Date(clock.now());
         const known =
           message.type === 'ack'
@@ -271,15 +261,73 @@ export async function createFleet(deps: FleetDeps) {
                 at,
               });
         const what = message.type === 'ack' ? `ack ${message.status}` : `result ${message.outcome}`;
-        if (!known)
+        if (!known) {
           logger.warn(`${what} for an unknown order ignored`, { agent: agentId, order: message.orderId });
-        else logger.info(what, { agent: agentId, order: message.orderId });
+          return;
+        }
+        logger.info(what, { agent: agentId, order: message.orderId });
+        const order = await findOrder(db, message.orderId);
+        const active = state.run === undefined ? undefined : await findRunByNumber(db, state.run.number);
+        if (order === undefined || active === undefined || order.runId !== active.id) return;
+        if (order.kind !== 'shutdown') {
+          const detail =
+            message.type === 'ack'
+              ? message.status
+              : `${message.outcome}${message.error ? `: ${message.error}` : ''}`;
+          await addRunEvent(db, {
+            runId: active.id,
+            at,
+            kind: `${order.kind}-${message.type}`,
+            host: order.host,
+            detail,
+          });
+          return;
+        }
+        await step(reportInput(order.host, message));
       });
     },
 
-    /** Re-evaluates after a restart (deadlines that passed while the coordinator was down fire now). */
+    /** An admin fires a manual stage (starts a run if none is active). */
+    fireStage(stage: string): Promise<void> {
+      return run(async () => {
+        if (policy?.stages.some((s) => s.name === stage) !== true)
+          throw new ConflictError(`no stage "${stage}" in the policy`);
+        await step({ kind: 'manual', stage });
+      });
+    },
+
+    /** Starts a fleet-wide drill; refused while a run is active. Returns the run number. */
+    startDrill(): Promise<number> {
+      return run(async () => {
+        if (policy === undefined) throw new ConflictError('no policy has been applied yet');
+        if (state.run !== undefined)
+          throw new ConflictError(`run ${state.run.number} is in progress: no drill now`);
+        await step({ kind: 'start-drill' });
+        const started = state.run as EngineState['run'];
+        if (started === undefined) throw new ConflictError('the drill did not start');
+        return started.number;
+      });
+    },
+
+    /** After a restart: feed the stored UPS states (in case the last decision was lost) and re-evaluate. */
     resume(): Promise<void> {
-      return queue.run(() => step({ kind: 'tick' }));
+      return run(async () => {
+        for (const row of await listUpsStates(db)) {
+          if (policy?.ups.has(row.ups) !== true) continue;
+          await step(
+            upsInput(
+              {
+                status: row.status,
+                vars: row.vars as Record<string, string>,
+                dead: row.dead,
+                observedAt: row.observedAt.getTime(),
+              },
+              row.ups,
+            ),
+          );
+        }
+        await step({ kind: 'tick' });
+      });
     },
 
     async stop(): Promise<void> {

@@ -88,8 +88,14 @@ export function startAgentSession(ws: WebSocket, agentId: string, deps: SessionD
   ws.on('close', (code, reason) => {
     closed = true;
     clearInterval(heartbeat);
-    deps.hub.remove(connection);
+    const current = deps.hub.remove(connection);
     log('info', 'agent disconnected', { code, reason: reason.toString() });
+    // A host that reported its shutdown started and then drops its connection is confirmed down.
+    if (current && greeted) {
+      deps.fleet
+        .agentGone(agentName)
+        .catch((error: unknown) => log('warn', 'recording the disconnect failed', { reason: String(error) }));
+    }
     void touchAgent(deps.db, agentId, new Date(deps.clock.now())).catch(() => undefined);
   });
   ws.on('message', (data, isBinary) => {
@@ -128,7 +134,7 @@ export function startAgentSession(ws: WebSocket, agentId: string, deps: SessionD
         }
         greeted = true;
         log('info', 'hello', { version: message.version, roles: message.roles.join(',') });
-        await deps.fleet.agentReady(agentId);
+        await deps.fleet.agentReady(agentId, agentName);
         return;
       case 'event': {
         const event = await verifyUpsEvent(message.token, deps.agentKeys.keyOf, deps.clock.now());

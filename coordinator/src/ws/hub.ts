@@ -16,8 +16,11 @@ export function createHub() {
       connections.set(connection.agentId, connection);
       previous?.close(CloseCode.Replaced, 'replaced by a newer connection');
     },
-    remove(connection: AgentConnection): void {
-      if (connections.get(connection.agentId) === connection) connections.delete(connection.agentId);
+    /** True when it was the agent's current connection (not one already replaced by a newer one). */
+    remove(connection: AgentConnection): boolean {
+      if (connections.get(connection.agentId) !== connection) return false;
+      connections.delete(connection.agentId);
+      return true;
     },
     /** Sends if the agent is connected; false otherwise (the order stays pending in the database). */
     send(agentId: string, message: CoordinatorMessage): boolean {

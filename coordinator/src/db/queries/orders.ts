@@ -5,7 +5,7 @@ import { orders } from '../schema.js';
 export type OrderRow = typeof orders.$inferSelect;
 export type NewOrder = Pick<
   typeof orders.$inferInsert,
-  'id' | 'runId' | 'agentId' | 'host' | 'stage' | 'drill' | 'token' | 'createdAt' | 'expiresAt'
+  'id' | 'runId' | 'agentId' | 'kind' | 'host' | 'stage' | 'drill' | 'token' | 'createdAt' | 'expiresAt'
 >;
 
 /** Inserts the order unless this run already has one for that stage and agent; returns the stored one. */
@@ -39,6 +39,12 @@ export function pendingOrdersFor(db: Db, agentId: string, now: Date): Promise<Or
       ),
     )
     .orderBy(asc(orders.createdAt));
+}
+
+export async function findOrder(db: Db, id: string): Promise<OrderRow | undefined> {
+  if (!UUID.test(id)) return undefined;
+  const [row] = await db.select().from(orders).where(eq(orders.id, id));
+  return row;
 }
 
 export async function markOrdersSent(db: Db, ids: readonly string[], at: Date): Promise<void> {

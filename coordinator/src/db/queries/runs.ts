@@ -1,21 +1,24 @@
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../client.js';
-import { runs } from '../schema.js';
+import { runEvents, runs } from '../schema.js';
 
-export interface RunRow {
-  readonly id: string;
-  readonly ups: string;
-  readonly state: 'active' | 'ended';
-  readonly startedAt: Date;
-  readonly endedAt: Date | null;
-  readonly endReason: string | null;
-  readonly firedStages: string[];
-}
+export type RunRow = typeof runs.$inferSelect;
+export type RunEventRow = typeof runEvents.$inferSelect;
 
-export async function startRun(db: Db, ups: string, startedAt: Date): Promise<RunRow> {
-  const [row] = await db.insert(runs).values({ ups, startedAt }).returning();
+export async function startRun(
+  db: Db,
+  run: { number: number; kind: 'outage' | 'drill'; reason: string; startedAt: Date },
+): Promise<RunRow> {
+  const [row] = await db
+    .insert(runs)
+    .values({ number: run.number, kind: run.kind, reason: run.reason, startedAt: run.startedAt })
+    .returning();
   if (row === undefined) throw new Error('insert into runs returned no row');
   return row;
+}
+
+export async function setRunPhase(db: Db, id: string, phase: 'active' | 'restoring'): Promise<void> {
+  await db.update(runs).set({ phase }).where(eq(runs.id, id));
 }
 
 export async function endRun(db: Db, id: string, endedAt: Date, endReason: string): Promise<void> {
@@ -41,4 +44,34 @@ export function listRuns(db: Db, limit = 50): Promise<RunRow[]> {
 export async function findRun(db: Db, id: string): Promise<RunRow | undefined> {
   const [row] = await db.select().from(runs).where(eq(runs.id, id));
   return row;
+}
+
+export async function findRunByNumber(db: Db, number: number): Promise<RunRow | undefined> {
+  const [row] = await db.select().from(runs).where(eq(runs.number, number));
+  return row;
+}
+
+export async function addRunEvent(
+  db: Db,
+  event: {
+    runId: string;
+    at: Date;
+    kind: string;
+    stage?: string | undefined;
+    host?: string | undefined;
+    detail?: string | undefined;
+  },
+): Promise<void> {
+  await db.insert(runEvents).values({
+    runId: event.runId,
+    at: event.at,
+    kind: event.kind,
+    stage: event.stage ?? null,
+    host: event.host ?? null,
+    detail: event.detail ?? null,
+  });
+}
+
+export function listRunEvents(db: Db, runId: string): Promise<RunEventRow[]> {
+  return db.select().from(runEvents).where(eq(runEvents.runId, runId)).orderBy(asc(runEvents.id));
 }

@@ -16,13 +16,15 @@ export interface NewUpsEvent {
   readonly vars: Readonly<Record<string, string>>;
   readonly observedAt: Date;
   readonly receivedAt: Date;
+  /** sha256 of the signed event, to tell a re-send from a different event with a re-used seq. */
+  readonly tokenHash?: string;
 }
 
 export type RecordOutcome =
   | { readonly stored: true }
-  /** This agent's event with this seq is already stored (a re-send after a lost ack): nothing changes. */
+  /** This very event is already stored (a re-send after a lost ack): nothing changes. */
   | { readonly stored: false; readonly reason: 'duplicate'; readonly lastSeq: number }
-  /** seq at or below the last one, but not stored: a replay of something never accepted. */
+  /** seq at or below the last one, and not this event: a replay, or a watcher whose journal was reset. */
   | { readonly stored: false; readonly reason: 'replayed'; readonly lastSeq: number }
   /** seq beyond last + 1 + dropped: events went missing and the watcher does not say why. */
   | { readonly stored: false; readonly reason: 'gap'; readonly lastSeq: number };
@@ -52,10 +54,13 @@ export function recordUpsEvent(db: Db, event: NewUpsEvent): Promise<RecordOutcom
       const lastSeq = row?.lastSeq ?? -1;
       if (event.seq > lastSeq) return { stored: false, reason: 'gap', lastSeq };
       const [stored] = await tx
-        .select({ id: upsEvents.id })
+        .select({ tokenHash: upsEvents.tokenHash })
         .from(upsEvents)
         .where(and(eq(upsEvents.agentId, event.agentId), eq(upsEvents.seq, event.seq)));
-      return { stored: false, reason: stored === undefined ? 'replayed' : 'duplicate', lastSeq };
+      const same =
+        stored !== undefined &&
+        (stored.tokenHash === null || event.tokenHash === undefined || stored.tokenHash === event.tokenHash);
+      return { stored: false, reason: same ? 'duplicate' : 'replayed', lastSeq };
     }
     await tx.insert(upsEvents).values({
       ups: event.ups,
@@ -63,6 +68,7 @@ export function recordUpsEvent(db: Db, event: NewUpsEvent): Promise<RecordOutcom
       seq: event.seq,
       dropped: event.dropped,
       dead: event.dead,
+      tokenHash: event.tokenHash ?? null,
       events: [...event.events],
       status: event.status === null ? null : [...event.status],
       vars: event.vars,

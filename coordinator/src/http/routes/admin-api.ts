@@ -5,11 +5,14 @@ import type { Clock } from '../../../../shared/src/clock.js';
 import { parseDuration } from '../../../../shared/src/duration.js';
 import { AppError, NotFoundError } from '../../../../shared/src/errors.js';
 import { NameSchema } from '../../../../shared/src/protocol.js';
+import { formatPlan } from '../../cli/plan-format.js';
+import { parsePlanOptions, parseScenario, simulatePlan } from '../../core/plan.js';
+import { PolicyError, parsePolicy } from '../../core/policy.js';
 import type { Db } from '../../db/client.js';
 import { listAgents } from '../../db/queries/agents.js';
 import { listOrders, type OrderRow } from '../../db/queries/orders.js';
 import { latestPolicy } from '../../db/queries/policies.js';
-import { findRun, listRuns } from '../../db/queries/runs.js';
+import { findRun, findRunByNumber, listRunEvents, listRuns } from '../../db/queries/runs.js';
 import { listUpsEvents, listUpsStates } from '../../db/queries/ups-events.js';
 import { createEnrollment } from '../../fleet/enrollment.js';
 import type { Fleet } from '../../fleet/fleet.js';
@@ -30,6 +33,33 @@ const EnrollmentBody = z.strictObject({
     }, 'a duration such as 15m or 24h')
     .optional(),
 });
+
+const PlanBody = z.strictObject({
+  scenario: z.unknown().optional(),
+  options: z.unknown().optional(),
+  /** A policy document to try instead of the current one. */
+  policy: z.unknown().optional(),
+});
+
+/** The UPSes' present charge and runtime (and their low thresholds), as the watchers last reported them. */
+function presentReadings(rows: readonly { ups: string; vars: unknown }[]) {
+  const seconds = (text: string | undefined) =>
+    text === undefined || Number.isNaN(Number(text)) ? undefined : Number(text) * 1000;
+  const percent = (text: string | undefined) =>
+    text === undefined || Number.isNaN(Number(text)) ? undefined : Number(text);
+  return Object.fromEntries(
+    rows.map((row) => {
+      const vars = (row.vars ?? {}) as Record<string, string>;
+      const reading = {
+        charge: percent(vars['battery.charge']),
+        runtime: seconds(vars['battery.runtime']),
+        lowBatteryCharge: percent(vars['battery.charge.low']),
+        lowBatteryRuntime: seconds(vars['battery.runtime.low']),
+      };
+      return [row.ups, Object.fromEntries(Object.entries(reading).filter(([, v]) => v !== undefined))];
+    }),
+  );
+}
 
 /** Newest first; `before` is the `next` cursor of the previous page. */
 const EventsQuery = z.object({
@@ -90,7 +120,11 @@ export function adminApiRoutes(deps: { db: Db; clock: Clock; fleet: Fleet; hub: 
       const id = c.req.param('id');
       const run = z.uuid().safeParse(id).success ? await findRun(db, id) : undefined;
       if (run === undefined) throw new NotFoundError(`no run ${id}`);
-      return c.json({ ...run, orders: (await listOrders(db, { runId: run.id })).map(publicOrder) });
+      return c.json({
+        ...run,
+        orders: (await listOrders(db, { runId: run.id })).map(publicOrder),
+        timeline: await listRunEvents(db, run.id),
+      });
     })
     .get('/orders', read, async (c) => {
       const runId = c.req.query('run');
@@ -108,7 +142,39 @@ export function adminApiRoutes(deps: { db: Db; clock: Clock; fleet: Fleet; hub: 
     })
     .put('/policy', write, async (c) => {
       const document = await readJson(c, z.unknown());
-      const policy = await deps.fleet.applyPolicy(document, `token:${c.get('principal').name}`);
-      return c.json({ applied: true, stages: policy.stages.map((s) => s.name) });
+      const { policy, warnings } = await deps.fleet.applyPolicy(document, `token:${c.get('principal').name}`);
+      return c.json({ applied: true, stages: policy.stages.map((s) => s.name), warnings });
+    })
+    .post('/policy/validate', read, async (c) => {
+      const document = await readJson(c, z.unknown());
+      try {
+        const policy = parsePolicy(document);
+        return c.json({ valid: true, errors: [], warnings: policy.warnings });
+      } catch (error) {
+        if (error instanceof PolicyError) return c.json({ valid: false, errors: error.errors, warnings: [] });
+        throw error;
+      }
+    })
+    .post('/policy/plan', read, async (c) => {
+      const body = await readJson(c, PlanBody);
+      const policy = body.policy === undefined ? deps.fleet.policy : parsePolicy(body.policy);
+      if (policy === undefined)
+        throw new NotFoundError('no policy has been applied yet: pass one as "policy"');
+      let scenario = parseScenario(body.scenario ?? { kind: 'battery-now' });
+      if (scenario.kind === 'battery-now' && scenario.readings === undefined) {
+        scenario = { ...scenario, readings: presentReadings(await listUpsStates(db)) };
+      }
+      const enrolled = (await listAgents(db)).filter((a) => a.status === 'active').map((a) => a.name);
+      const result = simulatePlan(policy, scenario, { ...parsePlanOptions(body.options ?? {}), enrolled });
+      return c.json({ ...result, text: formatPlan(result) });
+    })
+    .post('/drills', write, async (c) => {
+      const number = await deps.fleet.startDrill();
+      const run = await findRunByNumber(db, number);
+      return c.json({ runId: run?.id, number }, 202);
+    })
+    .post('/stages/:name/fire', write, async (c) => {
+      await deps.fleet.fireStage(c.req.param('name'));
+      return c.json({ fired: c.req.param('name') }, 202);
     });
 }

@@ -1,0 +1,175 @@
+import type { CryptoKey } from 'jose';
+import type { Clock } from '../../../shared/src/clock.js';
+import { errorMessage } from '../../../shared/src/errors.js';
+import type { Logger } from '../../../shared/src/logger.js';
+import type { AgentMessage, OrderClaims } from '../../../shared/src/protocol.js';
+import { SignatureError } from '../../../shared/src/signing.js';
+import { type VerifiedOrder, verifyOrder } from '../../../shared/src/tokens.js';
+import type { ExecutedOrderStore } from '../executed-orders.js';
+import { peekOrderId, shortId } from '../order-id.js';
+import type { OrderDecision, OrderPlan, ResultFields } from './order-plan.js';
+
+export interface OrderPipelineOptions {
+  /** This agent's id: the audience every order must carry. */
+  readonly agentId: string;
+  /** The pinned coordinator public key. */
+  readonly coordinatorKey: CryptoKey;
+  /** ms */
+  readonly clockToleranceMs: number;
+  readonly executed: ExecutedOrderStore;
+  /** Whether this agent can carry out a verified order, and how. Pure. */
+  readonly decide: (order: VerifiedOrder) => OrderDecision;
+  readonly send: (message: AgentMessage) => Promise<void>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+export interface OrderPipeline {
+  /** Verifies a signed order and carries it out at most once per order id. Never rejects. */
+  handleOrder(token: string): Promise<void>;
+  /** Resolves when every order accepted so far has been carried out. */
+  idle(): Promise<void>;
+}
+
+const MAX_REASON = 512;
+const MAX_OUTPUT = 4096;
+
+/** A result frame within the protocol's limits (the tail of the output, the head of the error). */
+function resultFrame(orderId: string, fields: ResultFields): AgentMessage {
+  const { output, error, ...rest } = fields;
+  return {
+    type: 'result',
+    orderId,
+    ...rest,
+    ...(output === undefined ? {} : { output: output.slice(-MAX_OUTPUT) }),
+    ...(error === undefined ? {} : { error: error.slice(0, MAX_REASON) }),
+  };
+}
+
+/**
+ * The one path of every order kind: verify (pinned key, audience, expiry, clock tolerance) → replay
+ * check → decide whether this agent can do it → record durably → ack → act → result. Orders of one
+ * kind run one after another; a slow shutdown does not hold up a wake or a UPS power-off.
+ */
+export function createOrderPipeline(options: OrderPipelineOptions): OrderPipeline {
+  const { logger, executed } = options;
+  const queues = new Map<OrderClaims['kind'], Promise<void>>();
+
+  /** A frame that cannot go out (link down) is logged; it never stops or repeats the action. */
+  const trySend = async (message: AgentMessage): Promise<void> => {
+    try {
+      await options.send(message);
+    } catch (error) {
+      logger.warn(`could not send ${message.type} to the coordinator: ${errorMessage(error)}`);
+    }
+  };
+
+  const reject = (orderId: string, reason: string): Promise<void> =>
+    trySend({ type: 'ack', orderId, status: 'rejected', reason: reason.slice(0, MAX_REASON) });
+
+  const verify = async (token: string): Promise<VerifiedOrder | undefined> => {
+    try {
+      return await verifyOrder(token, options.coordinatorKey, {
+        agentId: options.agentId,
+        now: options.clock.now(),
+        clockToleranceMs: options.clockToleranceMs,
+      });
+    } catch (error) {
+      const reason = error instanceof SignatureError ? error.reason : 'malformed';
+      const orderId = peekOrderId(token);
+      logger.warn(`order refused: ${reason}`, { orderId, detail: errorMessage(error) });
+      await reject(orderId, reason);
+      return undefined;
+    }
+  };
+
+  const duplicate = async (orderId: string): Promise<void> => {
+    const seen = executed.get(orderId);
+    logger.info(`order ${shortId(orderId)} is a duplicate: already handled, nothing to do`, {
+      orderId,
+      outcome: seen?.outcome,
+      at: seen === undefined ? undefined : new Date(seen.at).toISOString(),
+    });
+    await trySend({ type: 'ack', orderId, status: 'duplicate' });
+  };
+
+  const decide = (order: VerifiedOrder): OrderDecision => {
+    try {
+      return options.decide(order);
+    } catch (error) {
+      return { ok: false, reason: `could not plan the order: ${errorMessage(error)}` };
+    }
+  };
+
+  /** Records the id (written and fsynced); false when the write failed (the id is still held in memory). */
+  const record = async (order: VerifiedOrder, plan: OrderPlan): Promise<boolean> => {
+    const { orderId } = order;
+    try {
+      const at = options.clock.now();
+      await executed.record(orderId, { at, expiresAt: order.expiresAt, outcome: plan.recordAs });
+      return true;
+    } catch (error) {
+      logger.error(`could not record order ${shortId(orderId)} durably: ${errorMessage(error)}`, { orderId });
+      return false;
+    }
+  };
+
+  const complete = async (orderId: string, outcome: 'succeeded' | 'failed' | 'drill'): Promise<void> => {
+    try {
+      await executed.complete(orderId, outcome);
+    } catch (error) {
+      logger.warn(`could not record the outcome of order ${shortId(orderId)}: ${errorMessage(error)}`);
+    }
+  };
+
+  const execute = async (order: VerifiedOrder, plan: OrderPlan): Promise<void> => {
+    const { orderId } = order;
+    if (executed.has(orderId)) return duplicate(orderId);
+    if (!(await record(order, plan)) && plan.whenUnrecorded === 'refuse') {
+      // Held in memory as handled: a copy in this process is a duplicate, not a second chance.
+      await complete(orderId, 'failed');
+      const reason = `could not record the order durably, and carrying out a ${order.claims.kind} order twice could do harm`;
+      logger.error(`order ${shortId(orderId)} rejected: ${reason}`, { orderId });
+      return reject(orderId, reason);
+    }
+    logger.info(`order ${shortId(orderId)} accepted: ${plan.summary}`, { orderId });
+    await trySend({ type: 'ack', orderId, status: 'accepted' });
+    const final = await plan
+      .act((progress) => trySend(resultFrame(orderId, progress)))
+      .catch((error: unknown) => ({ outcome: 'failed' as const, error: errorMessage(error) }));
+    if (final.outcome !== plan.recordAs) await complete(orderId, final.outcome);
+    await trySend(resultFrame(orderId, final));
+  };
+
+  const handle = async (token: string): Promise<void> => {
+    const order = await verify(token);
+    if (order === undefined) return;
+    // Answer a copy of an order already recorded at once, even while the first is still being carried out.
+    if (executed.has(order.orderId)) return duplicate(order.orderId);
+    const decision = decide(order);
+    if (!decision.ok) {
+      logger.warn(`order ${shortId(order.orderId)} rejected: ${decision.reason}`, {
+        orderId: order.orderId,
+        kind: order.claims.kind,
+      });
+      return reject(order.orderId, decision.reason);
+    }
+    const kind = order.claims.kind;
+    const task = (queues.get(kind) ?? Promise.resolve()).then(() => execute(order, decision.plan));
+    queues.set(
+      kind,
+      task.catch(() => undefined),
+    );
+    return task;
+  };
+
+  return {
+    handleOrder: (token) =>
+      handle(token).catch((error: unknown) => {
+        logger.error(`handling an order failed: ${errorMessage(error)}`);
+      }),
+    idle: async () => {
+      await Promise.all(queues.values());
+    },
+  };
+}

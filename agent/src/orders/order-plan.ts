@@ -1,0 +1,43 @@
+import type { AgentMessage, OrderClaims } from '../../../shared/src/protocol.js';
+
+/** A verified order of one kind, as the plan of that kind sees it. */
+export interface OrderOf<K extends OrderClaims['kind']> {
+  readonly orderId: string;
+  readonly claims: Extract<OrderClaims, { kind: K }>;
+}
+
+/**
+ * What an order kind tells the pipeline: refuse the order (this agent cannot carry it out), or a
+ * plan to carry it out. Deciding does no I/O; only `act` does.
+ */
+export type OrderDecision =
+  | { readonly ok: true; readonly plan: OrderPlan }
+  | { readonly ok: false; readonly reason: string };
+
+/** The fields of a `result` frame, without its type and order id. */
+export type ResultFields = Omit<Extract<AgentMessage, { type: 'result' }>, 'type' | 'orderId'>;
+
+/** How an order ended: the last `result` the coordinator receives for it. */
+export type FinalResult = ResultFields & { readonly outcome: 'succeeded' | 'failed' | 'drill' };
+
+export interface OrderPlan {
+  /** What will happen, for the "accepted" log line (never a secret). */
+  readonly summary: string;
+  /** How the order is first recorded in the executed-order store. */
+  readonly recordAs: 'accepted' | 'drill';
+  /**
+   * When the order cannot be recorded durably: `proceed` (a replay after a restart could run it again,
+   * which is better than not acting) or `refuse` (acting twice would do harm).
+   */
+  readonly whenUnrecorded: 'proceed' | 'refuse';
+  /** Carries the order out. `progress` sends an intermediate result (e.g. `started`). Never rejects. */
+  act(progress: (result: ResultFields) => Promise<void>): Promise<FinalResult>;
+}
+
+export function refuse(reason: string): OrderDecision {
+  return { ok: false, reason };
+}
+
+export function accept(plan: OrderPlan): OrderDecision {
+  return { ok: true, plan };
+}

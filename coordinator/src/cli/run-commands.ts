@@ -1,0 +1,105 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import type { createAdminClient } from './admin-client.js';
+import { UsageError } from './usage-error.js';
+
+type Client = ReturnType<typeof createAdminClient>;
+type Item = Record<string, unknown>;
+type Out = (data: unknown, human: () => string) => void;
+
+async function readDocument(path: string): Promise<unknown> {
+  return parseYaml(await readFile(path, 'utf8'));
+}
+
+/** `upsfleet policy validate FILE` and `upsfleet policy plan [--scenario FILE] [--policy FILE]`. */
+export async function policyCommand(
+  client: Client,
+  sub: string | undefined,
+  arg: string | undefined,
+  flags: { scenario?: string | undefined; policy?: string | undefined; unresponsive?: string | undefined },
+  out: Out,
+): Promise<number> {
+  if (sub === 'validate' && arg !== undefined) {
+    const result = await client.post<{ valid: boolean; errors: string[]; warnings: string[] }>(
+      '/api/v1/policy/validate',
+      await readDocument(arg),
+    );
+    out(result, () =>
+      [
+        result.valid ? `${arg}: valid` : `${arg}: invalid`,
+        ...result.errors.map((e) => `  error: ${e}`),
+        ...result.warnings.map((w) => `  warning: ${w}`),
+      ].join('\n'),
+    );
+    return result.valid ? 0 : 1;
+  }
+  if (sub === 'plan') {
+    const body = {
+      ...(flags.scenario === undefined ? {} : { scenario: await readDocument(flags.scenario) }),
+      ...(flags.policy === undefined ? {} : { policy: await readDocument(flags.policy) }),
+      ...(flags.unresponsive === undefined
+        ? {}
+        : { options: { unresponsive: flags.unresponsive.split(',') } }),
+    };
+    const result = await client.post<Item & { text: string }>('/api/v1/policy/plan', body);
+    out(result, () => result.text);
+    return 0;
+  }
+  throw new UsageError(
+    'usage: upsfleet policy show | apply FILE | validate FILE | plan [--scenario FILE] [--policy FILE]',
+  );
+}
+
+function timelineLine(event: Item): string {
+  const at = new Date(String(event.at)).toISOString().slice(11, 19);
+  const what = [event.kind, event.stage, event.host, event.detail].filter(
+    (p) => p !== null && p !== undefined,
+  );
+  return `${at}  ${what.join('  ')}`;
+}
+
+/** `upsfleet drill`: starts a fleet-wide drill and prints its timeline as it happens, until it ends. */
+export async function drillCommand(
+  client: Client,
+  options: { follow: boolean; json: boolean; pollMs?: number; write?: (text: string) => void },
+): Promise<number> {
+  const write = options.write ?? ((text: string) => process.stdout.write(text));
+  const started = await client.post<{ runId: string; number: number }>('/api/v1/drills', {});
+  if (!options.follow) {
+    write(
+      options.json
+        ? `${JSON.stringify(started)}\n`
+        : `Drill ${started.number} started (run ${started.runId}).\n`,
+    );
+    return 0;
+  }
+  if (!options.json)
+    write(
+      `Drill ${started.number} started; every host verifies a drill order and reports what it would do.\n`,
+    );
+  let shown = 0;
+  for (;;) {
+    const run = await client.get<Item & { timeline: Item[]; orders: Item[] }>(
+      `/api/v1/runs/${started.runId}`,
+    );
+    for (const event of run.timeline.slice(shown))
+      write(options.json ? `${JSON.stringify(event)}\n` : `${timelineLine(event)}\n`);
+    shown = run.timeline.length;
+    if (run.state === 'ended') {
+      if (!options.json) {
+        write(`\nDrill ${String(run.endReason)}. Per host:\n`);
+        for (const order of run.orders) {
+          const detail = order.error ?? order.output ?? order.ackReason ?? '';
+          write(
+            `  ${String(order.host).padEnd(16)} ${String(order.outcome ?? order.ackStatus ?? 'no answer').padEnd(10)} ${String(detail)}\n`,
+          );
+        }
+      }
+      const failed =
+        run.orders.some((order) => order.error !== null && order.error !== undefined) ||
+        run.endReason !== 'drill-complete';
+      return failed ? 1 : 0;
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1_000));
+  }
+}
