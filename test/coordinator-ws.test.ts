@@ -26,7 +26,8 @@ const config: CoordinatorConfig = {
   policyFile: undefined,
   adminToken: ADMIN,
   orderTtlMs: 600_000,
-  heartbeatMs: 300,
+  // Short, to see a silent agent dropped quickly; long enough that a busy machine still answers in time.
+  heartbeatMs: 1_000,
   logLevel: 'error',
 };
 

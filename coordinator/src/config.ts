@@ -33,6 +33,7 @@ export class ConfigError extends AppError {
 }
 
 const MIN_ADMIN_TOKEN_LENGTH = 24;
+const MAX_HEARTBEAT_MS = 30_000;
 
 function parseListen(text: string, problems: string[], key: string): { host: string; port: number } {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text);
@@ -91,6 +92,9 @@ export function loadConfig(
   }
   const orderTtlMs = duration(env.UPSFLEET_ORDER_TTL, 10 * 60_000, 'UPSFLEET_ORDER_TTL', problems);
   const heartbeatMs = duration(env.UPSFLEET_HEARTBEAT, 15_000, 'UPSFLEET_HEARTBEAT', problems);
+  if (heartbeatMs > MAX_HEARTBEAT_MS) {
+    problems.push(`UPSFLEET_HEARTBEAT: at most 30s (agents drop a connection that stays silent for 45 s)`);
+  }
   const level = env.UPSFLEET_LOG_LEVEL ?? 'info';
   if (!isLogLevel(level))
     problems.push(`UPSFLEET_LOG_LEVEL: "${level}" is not one of debug, info, warn, error`);

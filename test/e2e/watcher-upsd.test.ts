@@ -140,6 +140,18 @@ describeUpsd('watcher → coordinator on a real upsd', () => {
     await stored('status=unknown events=COMMBAD', from);
     await stored('status=OL events=COMMOK', from);
 
+    // The driver hangs: upsd keeps serving the last values until MAXAGE, then DATA-STALE (unknown).
+    from = coordinator.mark();
+    upsd.pauseDriver();
+    await stored('status=unknown events=COMMBAD', from);
+    await agent.waitForLine(
+      /UPS nas-ups: state unknown — upsd says the data is stale \(ERR DATA-STALE\)/,
+      'data stale',
+    );
+    from = coordinator.mark();
+    upsd.resumeDriver();
+    await stored('status=OL events=COMMOK', from);
+
     // On battery, then silence past the dead time: the UPS counts as critical (dead).
     from = coordinator.mark();
     await upsd.setStatus('OB DISCHRG', { 'battery.charge': '70' });
@@ -162,6 +174,8 @@ describeUpsd('watcher → coordinator on a real upsd', () => {
       'ONBATT',
       'LOWBATT',
       'ONLINE',
+      'COMMBAD',
+      'COMMOK',
       'COMMBAD',
       'COMMOK',
       'COMMBAD',

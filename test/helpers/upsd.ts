@@ -74,6 +74,10 @@ export interface UpsdHarness {
   killUpsd(): Promise<void>;
   /** Stops upsd (SIGTERM), starts it again on the same port, and waits until it serves data. */
   restartUpsd(): Promise<void>;
+  /** SIGSTOP the driver: upsd keeps the last values until MAXAGE (5 s), then answers DATA-STALE. */
+  pauseDriver(): void;
+  /** SIGCONT the driver. */
+  resumeDriver(): void;
   /** Stops upsd and the driver by recorded PID and removes the temp dir. */
   stop(): Promise<void>;
 }
@@ -203,6 +207,8 @@ export async function startUpsd(): Promise<UpsdHarness> {
       await waitServing();
     },
     pauseUpsd: () => upsd?.child.kill('SIGSTOP'),
+    pauseDriver: () => driver?.child.kill('SIGSTOP'),
+    resumeDriver: () => driver?.child.kill('SIGCONT'),
     killUpsd: async () => {
       upsd?.child.kill('SIGKILL');
       await upsd?.exited;

@@ -2,6 +2,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { freePort } from '../../../test/nut/daemon.js';
 import { type Responder, startFakeUpsd } from '../../../test/nut/fake-upsd.js';
 import { createNutClient, type NutClientOptions } from './client.js';
+import { MAX_REPLY_LINES } from './connection.js';
 import type { NutConnectionError } from './errors.js';
 
 /** Starts a fake upsd and a client whose onClose reasons are collected (and awaitable). */
@@ -88,6 +89,17 @@ describe('NUT client failure handling', () => {
     expect(await queued).toMatchObject({ name: 'NutConnectionError', reason: 'protocol' });
     expect((await onClose).reason).toBe('protocol');
     await (await server.connection(0)).closed;
+  });
+
+  it('refuses a LIST that never ends instead of buffering it until the timeout', async () => {
+    const { client, onClose } = await setup((_line, connection) => {
+      const rows = Array.from({ length: MAX_REPLY_LINES + 5 }, (_, i) => `VAR ups v${i} "1"\n`).join('');
+      connection.write(`BEGIN LIST VAR ups\n${rows}`);
+    });
+    const error = await rejection(client.listVar('ups'));
+    expect(error).toMatchObject({ name: 'NutConnectionError', reason: 'protocol' });
+    expect((error as Error).cause).toMatchObject({ name: 'NutProtocolError', reason: 'reply-too-large' });
+    expect((await onClose).reason).toBe('protocol');
   });
 
   it('refuses an over-long line instead of buffering it', async () => {

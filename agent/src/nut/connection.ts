@@ -53,6 +53,9 @@ export function connectSocket(open: () => Socket, timeoutMs: number, where: stri
 
 export type ReplyParser<T> = (lines: readonly string[], command: NutCommand) => T;
 
+/** The longest reply accepted (a 500-variable PDU's LIST VAR is ~500 lines). */
+export const MAX_REPLY_LINES = 10_000;
+
 export interface ConnectionOptions {
   readonly socket: Socket;
   readonly timeoutMs: number;
@@ -154,6 +157,15 @@ export function createConnection(options: ConnectionOptions): Connection {
       return;
     }
     entry.lines.push(line);
+    if (entry.lines.length > MAX_REPLY_LINES) {
+      // A LIST that never ends must not grow without bound until its timeout.
+      const tooLarge = new NutProtocolError(
+        'reply-too-large',
+        `reply to ${entry.command.label} longer than ${MAX_REPLY_LINES} lines`,
+      );
+      end('protocol', tooLarge.message, tooLarge);
+      return;
+    }
     if (!isReplyComplete(entry.command, entry.lines)) return;
     inFlight = undefined;
     clearTimeout(entry.timer);

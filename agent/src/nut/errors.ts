@@ -76,6 +76,7 @@ export type NutProtocolErrorReason =
   | 'line-too-long'
   | 'unexpected-reply'
   | 'list-mismatch'
+  | 'reply-too-large'
   | 'unsafe-argument'
   | 'unsupported';
 
