@@ -121,6 +121,13 @@ describe('loadConfig', () => {
     );
   });
 
+  it('refuses a heartbeat the agents would take for a dead connection (their idle limit is 45 s)', () => {
+    expect(loadConfig({}, { UPSFLEET_HEARTBEAT: '30s' }).heartbeatMs).toBe(30_000);
+    expect(problemsOf(() => loadConfig({}, { UPSFLEET_HEARTBEAT: '45s' }))).toEqual([
+      expect.stringMatching(/^UPSFLEET_HEARTBEAT: at most 30s/),
+    ]);
+  });
+
   it('names the flag, not the variable, when the bad value came from a flag', () => {
     const problems = problemsOf(() => loadConfig({ listen: 'nohost', databaseUrl: 'http://db' }, {}));
     expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['--database-url', '--listen']);
