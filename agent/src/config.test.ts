@@ -29,6 +29,8 @@ describe('parseAgentConfig', () => {
         shutdown: ['/sbin/poweroff'],
         shutdownTimeout: 300_000,
         clockTolerance: 30_000,
+        before: [],
+        fallbackAfter: undefined,
       },
       ups: [],
       wake: undefined,
@@ -132,6 +134,7 @@ describe('parseAgentConfig', () => {
         '  shutdownTimeout: 5 minutes',
         '  clockTolerance: 30',
         '  before: [sync]',
+        '  after: [reboot]',
         'ups: main',
         'colour: blue',
       ].join('\n'),
@@ -144,10 +147,11 @@ describe('parseAgentConfig', () => {
     expect(message).toMatch(/host\.shutdown: .*argv list, not a shell string/);
     expect(message).toMatch(/host\.shutdownTimeout: must be a duration/);
     expect(message).toMatch(/host\.clockTolerance: must be a duration/);
-    expect(message).toMatch(/host\.before: unknown key/);
+    expect(message).toMatch(/host\.before\.0: /);
+    expect(message).toMatch(/host\.after: unknown key/);
     expect(message).toMatch(/ups: must be a list/);
     expect(message).toMatch(/colour: unknown key/);
-    expect(error.details?.problems).toHaveLength(8);
+    expect(error.details?.problems).toHaveLength(9);
   });
 
   it('refuses an empty argv, empty entries and a missing coordinator', () => {

@@ -15,6 +15,22 @@ const HostSchema = z.strictObject({
   shutdownTimeout: Duration.refine((ms) => ms > 0, 'must be longer than 0').default(parseDuration('5m')),
   /** The older spelling of the top-level clockTolerance (host orders were the only orders). */
   clockTolerance: Duration.optional(),
+  /** Run in order before the shutdown (stop containers, VMs, services), each with its timeout. */
+  before: z
+    .array(
+      z.strictObject({
+        name: NameSchema,
+        run: Argv,
+        timeout: Duration.refine((ms) => ms > 0, 'must be longer than 0').default(parseDuration('60s')),
+      }),
+    )
+    .max(32)
+    .default([]),
+  /**
+   * The local fail-safe, used until the coordinator has sent this host its signed one: when the
+   * coordinator is lost while this host's power is in trouble, shut down after this long.
+   */
+  fallback: z.strictObject({ after: Duration }).optional(),
 });
 
 const DEFAULT_CLOCK_TOLERANCE = parseDuration('30s');
@@ -81,6 +97,14 @@ export interface HostConfig {
   readonly shutdownTimeout: number;
   /** ms */
   readonly clockTolerance: number;
+  /** Hooks run in order before the shutdown; a failing hook is reported and the shutdown goes on. */
+  readonly before: readonly {
+    readonly name: string;
+    readonly run: readonly string[];
+    readonly timeout: number;
+  }[];
+  /** The local fallback delay (ms), used until a signed briefing says otherwise; undefined: none. */
+  readonly fallbackAfter: number | undefined;
 }
 
 export interface AgentConfig {
@@ -141,6 +165,10 @@ export function parseAgentConfig(text: string, sourceName: string): AgentConfig 
           shutdown: Object.freeze([...data.host.shutdown]),
           shutdownTimeout: data.host.shutdownTimeout,
           clockTolerance,
+          before: Object.freeze(
+            data.host.before.map((hook) => Object.freeze({ ...hook, run: Object.freeze([...hook.run]) })),
+          ),
+          fallbackAfter: data.host.fallback?.after,
         });
   return Object.freeze({
     coordinator: data.coordinator.replace(/\/+$/, ''),

@@ -70,6 +70,8 @@ describe('host role', () => {
       shutdown: options.shutdown ?? recorderArgv(recordFile),
       shutdownTimeout: 20_000,
       clockTolerance: 30_000,
+      before: [],
+      fallbackAfter: undefined,
     };
     const role = createHostRole({
       identity,

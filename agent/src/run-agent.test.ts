@@ -58,6 +58,8 @@ describe('runAgent', () => {
         shutdown: recorderArgv(recordFile),
         shutdownTimeout: 20_000,
         clockTolerance: 30_000,
+        before: [],
+        fallbackAfter: undefined,
       },
     };
   });

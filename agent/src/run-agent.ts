@@ -135,6 +135,9 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
         // Never rejects; an order this agent cannot carry out is acknowledged as rejected, with the reason.
         orders.handleOrder(message.token).catch(() => undefined);
         return;
+      case 'briefing':
+        logger.debug('briefing received (the fail-safe is not wired yet)');
+        return;
       case 'event-ack':
         delivery?.acked(message.seq, message.duplicate ?? false);
         return;

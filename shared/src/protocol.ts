@@ -137,6 +137,33 @@ const UpsPowerOffOrderSchema = z.object({
   command: z.string().regex(/^[a-z][a-z0-9.]{0,62}$/),
 });
 
+/**
+ * What the coordinator tells each host about its power, signed, so that the host can protect itself
+ * when the coordinator is gone: the state of the UPSes that feed it and its fallback rule ("if I
+ * lose the coordinator while my power is in trouble, shut down after `after` ms"). The host caches
+ * the latest one; a newer one replaces it.
+ */
+export const BriefingClaimsSchema = z.object({
+  kind: z.literal('briefing'),
+  /** Strictly increasing per coordinator, so an old briefing never replaces a newer one. */
+  version: z.number().int().nonnegative(),
+  feeds: z
+    .array(
+      z.object({
+        ups: NameSchema,
+        power: z.enum(['online', 'battery', 'unknown']),
+        dead: z.boolean(),
+        observedAt: z.number().int().nonnegative(),
+      }),
+    )
+    .max(16),
+  /** How many feeds must be healthy (NUT's MINSUPPLIES). */
+  minSupplies: z.number().int().min(1),
+  /** null: no fallback for this host. */
+  fallback: z.object({ after: z.number().int().nonnegative() }).nullable(),
+});
+export type BriefingClaims = z.infer<typeof BriefingClaimsSchema>;
+
 export const OrderClaimsSchema = z.discriminatedUnion('kind', [
   ShutdownOrderSchema,
   WakeOrderSchema,
@@ -206,11 +233,23 @@ const ResultSchema = z.object({
   error: z.string().max(512).optional(),
 });
 
+/** A step of carrying out an order: each `before` hook, then the shutdown command itself. */
+const ProgressSchema = z.object({
+  type: z.literal('progress'),
+  orderId: z.string().min(1).max(128),
+  /** The hook's name, or `shutdown`. */
+  step: z.string().min(1).max(64),
+  state: z.enum(['started', 'succeeded', 'failed', 'timed-out', 'skipped']),
+  exitCode: z.number().int().nullable().optional(),
+  output: z.string().max(4096).optional(),
+});
+
 export const AgentMessageSchema = z.discriminatedUnion('type', [
   HelloSchema,
   EventFrameSchema,
   AckSchema,
   ResultSchema,
+  ProgressSchema,
 ]);
 export type AgentMessage = z.infer<typeof AgentMessageSchema>;
 
@@ -252,11 +291,21 @@ const ErrorFrameSchema = z.object({
   seq: z.number().int().nonnegative().optional(),
 });
 
+/** A signed briefing (claims: `BriefingClaims`, aud = the agent id). */
+const BriefingFrameSchema = z.object({
+  type: z.literal('briefing'),
+  token: z
+    .string()
+    .min(1)
+    .max(16 * 1024),
+});
+
 export const CoordinatorMessageSchema = z.discriminatedUnion('type', [
   WelcomeSchema,
   OrderFrameSchema,
   EventAckSchema,
   ErrorFrameSchema,
+  BriefingFrameSchema,
 ]);
 export type CoordinatorMessage = z.infer<typeof CoordinatorMessageSchema>;
 

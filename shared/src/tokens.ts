@@ -2,12 +2,15 @@
  * The three kinds of signed token upsfleet exchanges, built on `signing.ts`:
  * - agent auth: agent-signed, 60 s, opens the WebSocket / authorises an HTTP push (replay-guarded);
  * - UPS event: agent-signed, carries `UpsEventClaims`, ordered by a per-agent sequence number;
- * - order: coordinator-signed, addressed (aud) to one agent id, expiring at its deadline.
+ * - order: coordinator-signed, addressed (aud) to one agent id, expiring at its deadline;
+ * - briefing: coordinator-signed, addressed to one agent: its power and its fallback rule.
  */
 import type { CryptoKey } from 'jose';
 import { AppError } from './errors.js';
 import {
   Audience,
+  type BriefingClaims,
+  BriefingClaimsSchema,
   COORDINATOR_ISSUER,
   type OrderClaims,
   OrderClaimsSchema,
@@ -163,4 +166,41 @@ export async function verifyOrder(
     issuedAt: verified.issuedAt,
     expiresAt: verified.expiresAt,
   };
+}
+
+// --- briefings ----------------------------------------------------------------------------------
+
+/** Briefings stay valid long enough to cover a long coordinator outage: the host acts on its cache. */
+export const BRIEFING_TTL_MS = 7 * 24 * 3_600_000;
+
+export async function signBriefing(
+  keyPair: SigningKeyPair,
+  briefing: { agentId: string; claims: BriefingClaims; now: number },
+): Promise<string> {
+  return signToken(keyPair, BriefingClaimsSchema.parse(briefing.claims), {
+    issuer: COORDINATOR_ISSUER,
+    audience: briefing.agentId,
+    subject: 'briefing',
+    id: `briefing:${briefing.claims.version}`,
+    now: briefing.now,
+    ttlMs: BRIEFING_TTL_MS,
+  });
+}
+
+/** Checks signature (pinned key), audience (this agent), expiry and claims. */
+export async function verifyBriefing(
+  token: string,
+  coordinatorKey: CryptoKey,
+  options: { agentId: string; now: number; clockToleranceMs?: number },
+): Promise<{ claims: BriefingClaims; issuedAt: number }> {
+  const verified = await verifyToken(token, coordinatorKey, {
+    issuer: COORDINATOR_ISSUER,
+    audience: options.agentId,
+    now: options.now,
+    ...(options.clockToleranceMs === undefined ? {} : { clockToleranceMs: options.clockToleranceMs }),
+  });
+  const claims = BriefingClaimsSchema.safeParse(verified.claims);
+  if (!claims.success)
+    throw new SignatureError('malformed', `briefing claims invalid: ${claims.error.issues[0]?.message}`);
+  return { claims: claims.data, issuedAt: verified.issuedAt };
 }

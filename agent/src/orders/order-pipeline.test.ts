@@ -23,7 +23,14 @@ import {
   wakeClaims,
 } from './order-test-support.js';
 
-const HOST = { name: undefined, shutdown: ['/bin/true'], shutdownTimeout: 20_000, clockTolerance: 30_000 };
+const HOST = {
+  name: undefined,
+  shutdown: ['/bin/true'],
+  shutdownTimeout: 20_000,
+  clockTolerance: 30_000,
+  before: [],
+  fallbackAfter: undefined,
+};
 
 describe('order pipeline', () => {
   let dir: { path: string; remove(): Promise<void> };

@@ -35,7 +35,7 @@ describe('drill shutdown orders', () => {
     const executed = await openExecutedOrders(join(dir.path, 'executed.json'), { clock });
     const orders = createAgentOrders({
       config: {
-        host: { name: undefined, shutdown, shutdownTimeout: 20_000, clockTolerance: 30_000 },
+        host: { name: undefined, shutdown, shutdownTimeout: 20_000, clockTolerance: 30_000, before: [], fallbackAfter: undefined },
         wake: undefined,
         ups: [],
         clockTolerance: 30_000,

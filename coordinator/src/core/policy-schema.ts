@@ -45,6 +45,8 @@ export const HostEntrySchema = z.strictObject({
   ups: z.array(NameSchema).min(1, 'a host is fed by at least one UPS'),
   /** NUT's MINSUPPLIES: the host is endangered when fewer feeds than this are healthy. */
   minSupplies: z.number().int().min(1).default(1),
+  /** This host's fail-safe: `false` for none, or its own delay instead of the policy's `fallback`. */
+  fallback: z.union([z.literal(false), z.strictObject({ after: DurationSchema })]).optional(),
   /** Wake-on-LAN: the magic packet is sent by agent `via`, on the host's LAN, to address:port. */
   wake: z
     .strictObject({
@@ -100,6 +102,11 @@ export const PolicySchema = z.strictObject({
   hosts: z.array(HostEntrySchema).default([]),
   stages: z.array(StageEntrySchema).default([]),
   restore: RestoreSchema.prefault({}),
+  /**
+   * Every host's fail-safe, sent to it signed: if it loses the coordinator while its power is in
+   * trouble, it shuts down by itself after `after`. `false` turns it off fleet-wide.
+   */
+  fallback: z.union([z.literal(false), z.strictObject({ after: DurationSchema })]).prefault({ after: '5m' }),
 });
 
 export type PolicyDocument = z.output<typeof PolicySchema>;

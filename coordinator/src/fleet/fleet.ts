@@ -287,6 +287,26 @@ export async function createFleet(deps: FleetDeps) {
       });
     },
 
+    /** A step of an order (a before hook, the shutdown command) for the run's timeline. */
+    agentProgress(agentId: string, message: Extract<AgentMessage, { type: 'progress' }>): Promise<void> {
+      return run(async () => {
+        const order = await findOrder(db, message.orderId);
+        if (order === undefined || order.agentId !== agentId) {
+          logger.warn('progress for an unknown order ignored', { agent: agentId, order: message.orderId });
+          return;
+        }
+        const detail = `${message.step}: ${message.state}${message.exitCode === undefined || message.exitCode === null ? '' : ` (exit ${message.exitCode})`}`;
+        await addRunEvent(db, {
+          runId: order.runId,
+          at: new Date(clock.now()),
+          kind: 'progress',
+          host: order.host,
+          detail,
+        });
+        logger.info(`${order.host}: ${detail}`, { order: order.id });
+      });
+    },
+
     /** An admin fires a manual stage (starts a run if none is active). */
     fireStage(stage: string): Promise<void> {
       return run(async () => {

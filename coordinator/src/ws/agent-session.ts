@@ -147,6 +147,10 @@ export function startAgentSession(ws: WebSocket, agentId: string, deps: SessionD
         });
         return;
       }
+      case 'progress':
+        if (!greeted) throw new AppError('protocol', 'progress before hello');
+        await deps.fleet.agentProgress(agentId, message);
+        return;
       case 'ack':
       case 'result':
         if (!greeted) throw new AppError('protocol', `${message.type} before hello`);
