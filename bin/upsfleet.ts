@@ -1,7 +1,7 @@
 /**
  * `upsfleet`: the one command-line program. Subcommands dispatch to the part that owns them.
  */
-import { agentCommand, enrollCommand } from '../agent/src/cli.js';
+import { agentCommand, enrollCommand, rotateKeyCommand } from '../agent/src/cli.js';
 import { ADMIN_USAGE, adminCommand } from '../coordinator/src/cli/admin-commands.js';
 import { coordinatorCommand } from '../coordinator/src/cli/coordinator-command.js';
 import { isUsageError } from '../coordinator/src/cli/usage-error.js';
@@ -13,6 +13,7 @@ Usage: upsfleet <command> [options]
   coordinator [--listen HOST:PORT] [--data-dir DIR | --database-url URL] [--policy FILE]
   agent --config FILE
   enroll --coordinator URL --token TOKEN --name NAME [--state-dir DIR]
+  rotate-key --config FILE       give this agent a new key (then restart it)
 
 ${ADMIN_USAGE}
 Run "upsfleet <command> --help" for the options of a command.
@@ -29,6 +30,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return agentCommand([...rest]);
     case 'enroll':
       return enrollCommand([...rest]);
+    case 'rotate-key':
+      return rotateKeyCommand([...rest]);
     case undefined:
     case 'help':
     case '--help':

@@ -2,8 +2,14 @@
  * The agent WebSocket endpoint on a real coordinator (in-process, loopback port): authentication
  * before the upgrade, named close codes for bad frames, liveness, and nothing stored on refusal.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { enroll } from '../agent/src/enroll.js';
+import { rotateAgentKey } from '../agent/src/rotate-key.js';
+import { loadEnrollment } from '../agent/src/state-dir.js';
 import type { CoordinatorConfig } from '../coordinator/src/config.js';
 import { type RunningCoordinator, startCoordinator } from '../coordinator/src/main.js';
 import { silentLogger } from '../shared/src/logger.js';
@@ -263,5 +269,54 @@ describe('agent WebSocket: events', () => {
     ws.close();
     const ups = await admin<{ items: { ups: string; power: string }[] }>('GET', '/api/v1/ups');
     expect(ups.body.items).toEqual([expect.objectContaining({ ups: 'nas-ups', power: 'online' })]);
+  });
+});
+
+describe('revocation and key rotation', () => {
+  it('revoking a host closes its connection with 4403 and refuses its credentials from then on', async () => {
+    const victim = await enrollAgent('revokee');
+    const { closed } = await connect(victim);
+    expect((await admin('POST', '/api/v1/hosts/revokee/revoke')).status).toBe(200);
+    expect((await closed).code).toBe(CloseCode.Revoked);
+    const fresh = await signAgentAuth(victim.key, victim.agentId, Date.now());
+    expect(await upgradeStatus({ authorization: `Bearer ${fresh}` })).toBe(401);
+    expect((await admin('POST', '/api/v1/hosts/revokee/revoke')).status).toBe(404);
+    const hosts = await admin<{ items: { name: string; status: string }[] }>('GET', '/api/v1/hosts');
+    expect(hosts.body.items.find((h) => h.name === 'revokee')).toMatchObject({ status: 'revoked' });
+  });
+
+  it('rotating an agent key: the new key connects, the old one no longer does, and a forged proof is refused', async () => {
+    const name = 'rotor';
+    const { body } = await admin<{ token: string }>('POST', '/api/v1/enrollments', { name });
+    const stateDir = await mkdtemp(join(tmpdir(), 'upsfleet-rotate-'));
+    try {
+      const identity = await enroll({ coordinatorUrl: coordinator.url, token: body.token, name, stateDir });
+      const old = await loadEnrollment(stateDir);
+
+      // A proof signed by some other key is refused, and nothing changes.
+      const { keyPair: stranger } = await generateSigningKey();
+      const forged = await fetch(`${coordinator.url}/agent/v1/keys`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${await signAgentAuth(old.keyPair, identity.agentId, Date.now())}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({
+          publicKey: (await generateSigningKey()).keyPair.publicJwk,
+          proof: await signAgentAuth(stranger, identity.agentId, Date.now()),
+        }),
+      });
+      expect(forged.status).toBe(401);
+
+      await rotateAgentKey({ coordinatorUrl: coordinator.url, stateDir });
+      const rotated = await loadEnrollment(stateDir);
+      expect(rotated.keyPair.kid).not.toBe(old.keyPair.kid);
+      const withNew = await signAgentAuth(rotated.keyPair, identity.agentId, Date.now());
+      const withOld = await signAgentAuth(old.keyPair, identity.agentId, Date.now());
+      expect(await upgradeStatus({ authorization: `Bearer ${withNew}` })).toBe(101);
+      expect(await upgradeStatus({ authorization: `Bearer ${withOld}` })).toBe(401);
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
   });
 });

@@ -4,6 +4,7 @@ import { createConsoleLogger, isLogLevel } from '../../shared/src/logger.js';
 import { NameSchema } from '../../shared/src/protocol.js';
 import { loadAgentConfig } from './config.js';
 import { enroll } from './enroll.js';
+import { rotateAgentKey } from './rotate-key.js';
 import { runAgent } from './run-agent.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/upsfleet-agent';
@@ -150,6 +151,35 @@ export async function agentCommand(argv: string[], deps: CliDeps = {}): Promise<
     return 0;
   } catch (error) {
     err(`upsfleet agent: ${errorMessage(error)}\n`);
+    return 1;
+  }
+}
+
+const ROTATE_USAGE = `usage: upsfleet rotate-key --config FILE
+
+  Makes a new key for this agent, registers it with the coordinator (authenticated by the current
+  key) and puts it in place. Restart the agent afterwards so that it connects with the new key.
+`;
+
+export async function rotateKeyCommand(argv: string[], deps: CliDeps = {}): Promise<number> {
+  const out = deps.stdout ?? ((text: string) => process.stdout.write(text));
+  const err = deps.stderr ?? ((text: string) => process.stderr.write(text));
+  const parsed = parseFlags(argv, { config: { type: 'string' } });
+  if (!parsed.ok || parsed.values.config === undefined) {
+    err(`upsfleet rotate-key: ${parsed.ok ? 'missing --config' : parsed.message}\n${ROTATE_USAGE}`);
+    return 2;
+  }
+  try {
+    const config = await loadAgentConfig(parsed.values.config);
+    const { agentId, kid } = await rotateAgentKey({
+      coordinatorUrl: config.coordinator,
+      stateDir: config.stateDir,
+      ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
+    });
+    out(`new key ${kid} registered for agent ${agentId}; restart the agent to use it\n`);
+    return 0;
+  } catch (error) {
+    err(`upsfleet rotate-key: ${errorMessage(error)}\n`);
     return 1;
   }
 }

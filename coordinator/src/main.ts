@@ -52,7 +52,9 @@ export async function startCoordinator(
       await fleet.applyPolicy(document, `file:${config.policyFile}`);
     }
 
-    const app = createApp({ db, clock, logger, signingKey, agentKeys, fleet, hub });
+    // One replay guard for every agent token: the WebSocket upgrade and the key-rotation endpoint.
+    const replayGuard = createReplayGuard();
+    const app = createApp({ db, clock, logger, signingKey, agentKeys, fleet, hub, replayGuard });
     const server = createAdaptorServer({ fetch: app.fetch });
     const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
     wss.on('connection', (ws: WebSocket, _request: IncomingMessage, agentId: string) => {
@@ -69,10 +71,7 @@ export async function startCoordinator(
         ws.terminate();
       });
     });
-    server.on(
-      'upgrade',
-      createUpgradeHandler({ wss, agentKeys, replayGuard: createReplayGuard(), clock, logger }),
-    );
+    server.on('upgrade', createUpgradeHandler({ wss, agentKeys, replayGuard, clock, logger }));
 
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

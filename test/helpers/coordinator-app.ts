@@ -2,6 +2,7 @@
  * The coordinator's HTTP app in memory, composed the way coordinator/src/main.ts does it, on an
  * in-memory PGlite with a manual clock. Requests go through `app.request()`: no port, no timers.
  */
+
 import { z } from 'zod';
 import { ensureAdminToken, loadOrCreateSigningKey } from '../../coordinator/src/bootstrap.js';
 import { openDatabase } from '../../coordinator/src/db/client.js';
@@ -12,7 +13,7 @@ import { createHub } from '../../coordinator/src/ws/hub.js';
 import { createManualClock } from '../../shared/src/clock.js';
 import { type Logger, silentLogger } from '../../shared/src/logger.js';
 import { EnrollResponseSchema } from '../../shared/src/protocol.js';
-import { generateSigningKey, type SigningKeyPair } from '../../shared/src/signing.js';
+import { createReplayGuard, generateSigningKey, type SigningKeyPair } from '../../shared/src/signing.js';
 
 /** A fixed instant on a whole second, so second-granular token claims line up with it. */
 export const TEST_START = Date.UTC(2025, 0, 15, 12, 0, 0);
@@ -44,7 +45,16 @@ export async function createTestCoordinator(options: { adminToken?: string; star
     const hub = createHub();
     const agentKeys = createAgentKeys(db);
     const fleet = await createFleet({ db, hub, clock, logger, signingKey, orderTtlMs: 600_000 });
-    const app = createApp({ db, clock, logger, signingKey, agentKeys, fleet, hub });
+    const app = createApp({
+      db,
+      clock,
+      logger,
+      signingKey,
+      agentKeys,
+      fleet,
+      hub,
+      replayGuard: createReplayGuard(),
+    });
 
     async function request(path: string, init: RequestInit = {}): Promise<Response> {
       return app.request(path, init);

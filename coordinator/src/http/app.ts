@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import type { Clock } from '../../../shared/src/clock.js';
 import { NotFoundError } from '../../../shared/src/errors.js';
 import type { Logger } from '../../../shared/src/logger.js';
-import type { SigningKeyPair } from '../../../shared/src/signing.js';
+import type { ReplayGuard, SigningKeyPair } from '../../../shared/src/signing.js';
 import type { Db } from '../db/client.js';
 import type { AgentKeys } from '../fleet/agent-keys.js';
 import type { Fleet } from '../fleet/fleet.js';
@@ -20,6 +20,7 @@ export interface AppDeps {
   readonly agentKeys: AgentKeys;
   readonly fleet: Fleet;
   readonly hub: Hub;
+  readonly replayGuard: ReplayGuard;
 }
 
 /** The HTTP application: Web-standard Request/Response only, so it runs in memory in tests. */

@@ -46,3 +46,28 @@ export async function insertAgent(
 export async function touchAgent(db: Db, id: string, at: Date): Promise<void> {
   await db.update(agents).set({ lastSeenAt: at }).where(eq(agents.id, id));
 }
+
+/** Revokes an active agent; false if there was none with that id. */
+export async function revokeAgent(db: Db, id: string): Promise<boolean> {
+  const rows = await db
+    .update(agents)
+    .set({ status: 'revoked' })
+    .where(and(eq(agents.id, id), eq(agents.status, 'active')))
+    .returning({ id: agents.id });
+  return rows.length === 1;
+}
+
+/** Replaces an active agent's public key (key rotation). */
+export async function replaceAgentKey(
+  db: Db,
+  id: string,
+  publicKey: Ed25519PublicJwk,
+  kid: string,
+): Promise<boolean> {
+  const rows = await db
+    .update(agents)
+    .set({ publicKey, kid })
+    .where(and(eq(agents.id, id), eq(agents.status, 'active')))
+    .returning({ id: agents.id });
+  return rows.length === 1;
+}

@@ -4,16 +4,18 @@ import { z } from 'zod';
 import type { Clock } from '../../../../shared/src/clock.js';
 import { parseDuration } from '../../../../shared/src/duration.js';
 import { AppError, NotFoundError } from '../../../../shared/src/errors.js';
-import { NameSchema } from '../../../../shared/src/protocol.js';
+import type { Logger } from '../../../../shared/src/logger.js';
+import { CloseCode, NameSchema } from '../../../../shared/src/protocol.js';
 import { formatPlan } from '../../cli/plan-format.js';
 import { parsePlanOptions, parseScenario, simulatePlan } from '../../core/plan.js';
 import { PolicyError, parsePolicy } from '../../core/policy.js';
 import type { Db } from '../../db/client.js';
-import { listAgents } from '../../db/queries/agents.js';
+import { findActiveAgentByName, listAgents, revokeAgent } from '../../db/queries/agents.js';
 import { listOrders, type OrderRow } from '../../db/queries/orders.js';
 import { latestPolicy } from '../../db/queries/policies.js';
 import { findRun, findRunByNumber, listRunEvents, listRuns } from '../../db/queries/runs.js';
 import { listUpsEvents, listUpsStates } from '../../db/queries/ups-events.js';
+import type { AgentKeys } from '../../fleet/agent-keys.js';
 import { createEnrollment } from '../../fleet/enrollment.js';
 import type { Fleet } from '../../fleet/fleet.js';
 import type { Hub } from '../../ws/hub.js';
@@ -74,7 +76,14 @@ function publicOrder(order: OrderRow) {
 }
 
 /** `/api/v1`: the admin API (bearer token with scopes). */
-export function adminApiRoutes(deps: { db: Db; clock: Clock; fleet: Fleet; hub: Hub }) {
+export function adminApiRoutes(deps: {
+  db: Db;
+  clock: Clock;
+  fleet: Fleet;
+  hub: Hub;
+  agentKeys: AgentKeys;
+  logger: Logger;
+}) {
   const { db } = deps;
   const read = requireToken(db, 'read');
   const write = requireToken(db, 'write');
@@ -100,6 +109,17 @@ export function adminApiRoutes(deps: { db: Db; clock: Clock; fleet: Fleet; hub: 
           connected: deps.hub.isConnected(agent.id),
         })),
       });
+    })
+    .post('/hosts/:name/revoke', write, async (c) => {
+      const name = c.req.param('name');
+      const agent = await findActiveAgentByName(db, name);
+      if (agent === undefined || !(await revokeAgent(db, agent.id)))
+        throw new NotFoundError(`no active agent named "${name}"`);
+      // From now on its key verifies nothing, and its connection closes with 4403.
+      deps.agentKeys.forget(agent.id);
+      deps.hub.disconnect(agent.id, CloseCode.Revoked, 'revoked by an admin');
+      deps.logger.warn('agent revoked', { agent: name, by: c.get('principal').name });
+      return c.json({ revoked: name, agentId: agent.id });
     })
     .get('/ups', read, async (c) => c.json({ items: await listUpsStates(db) }))
     .get('/events', read, async (c) => {
