@@ -9,6 +9,7 @@ import { UsageError } from './usage-error.js';
 export const ADMIN_USAGE = `Admin commands (against a running coordinator):
   upsfleet enrollments create NAME [--ttl 1h]   one-time enrollment token for an agent
   upsfleet hosts                                enrolled agents and whether they are connected
+  upsfleet hosts revoke NAME                    revoke an agent: disconnected, its key refused from now on
   upsfleet status                               every UPS: power, status words, charge, runtime, load
   upsfleet runs [RUN_ID]                        outages and the orders they issued
   upsfleet policy show | apply FILE             the fleet policy
@@ -73,6 +74,15 @@ export async function adminCommand(
       return 0;
     }
     case 'hosts': {
+      if (sub === 'revoke') {
+        if (arg === undefined) throw new UsageError('usage: upsfleet hosts revoke NAME');
+        const revoked = await client.post<Item>(`/api/v1/hosts/${encodeURIComponent(arg)}/revoke`, {});
+        out(
+          revoked,
+          () => `Agent ${arg} revoked: its connection is closed and its key is refused from now on.`,
+        );
+        return 0;
+      }
       const { items } = await client.get<{ items: Item[] }>('/api/v1/hosts');
       out(items, () =>
         formatTable(
