@@ -1,8 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
+import { CloseCode } from '../../shared/src/protocol.js';
 import { generateSigningKey } from '../../shared/src/signing.js';
-import { agentCommand, enrollCommand } from './cli.js';
+import { agentCommand, EXIT_GAVE_UP, enrollCommand } from './cli.js';
 import { writeEnrollment } from './state-dir.js';
 import { createTempDir } from './test-support.js';
 
@@ -96,5 +98,34 @@ describe('cli', () => {
     expect(code).toBe(0);
     expect(err.join('')).toMatch(/SIGTERM: stopping/);
     expect(err.join('')).toMatch(/agent stopped/);
+  });
+
+  it('agent: exits 3 when the coordinator turns it away for good (revoked), so systemd does not loop', async () => {
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => server.once('listening', resolve));
+    server.on('connection', (ws) => ws.close(CloseCode.Revoked, 'revoked by an admin'));
+    try {
+      const address = server.address();
+      const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+      const stateDir = join(dir.path, 'state');
+      await writeEnrollment(stateDir, {
+        identity: { agentId: 'a-1', name: 'web1', coordinatorUrl: url, enrolledAt: '2026-11-23T22:00:00Z' },
+        privateKey: (await generateSigningKey()).stored,
+        coordinatorKey: (await generateSigningKey()).keyPair.publicJwk,
+      });
+      const file = join(dir.path, 'agent.yaml');
+      await writeFile(
+        file,
+        `coordinator: ${url}\nstateDir: state\nhost:\n  shutdown: ["${process.execPath}", "-e", "0"]\n`,
+      );
+      const code = await agentCommand(['--config', file], {
+        ...io(),
+        untilStopped: () => new Promise(() => {}),
+      });
+      expect(code).toBe(EXIT_GAVE_UP);
+      expect(err.join('')).toMatch(/Revoked \(4403\)/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -9,6 +9,9 @@ import { runAgent } from './run-agent.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/upsfleet-agent';
 
+/** Exit code of an agent the coordinator turned away for good (revoked, other protocol version). */
+export const EXIT_GAVE_UP = 3;
+
 const ENROLL_USAGE = `usage: upsfleet enroll --coordinator URL --token TOKEN --name NAME [--state-dir DIR]
 
   --coordinator URL  the coordinator's base URL (or UPSFLEET_COORDINATOR)
@@ -90,7 +93,7 @@ export async function enrollCommand(argv: string[], deps: CliDeps = {}): Promise
     out(
       `enrolled as ${identity.name} (agent ${identity.agentId}); key and pinned coordinator key in ${stateDir}\n` +
         `next: put "coordinator: ${identity.coordinatorUrl}" and "stateDir: ${stateDir}" in the agent config ` +
-        'and run upsfleet agent --config FILE\n',
+        'and run the agent with it (upsfleet agent --config FILE, or node upsfleet-agent.mjs agent --config FILE)\n',
     );
     return 0;
   } catch (error) {
@@ -144,7 +147,9 @@ export async function agentCommand(argv: string[], deps: CliDeps = {}): Promise<
     if ('reason' in outcome) {
       await agent.stop();
       err(`upsfleet agent: ${outcome.reason}\n`);
-      return 1;
+      // Revoked, or another protocol version: only an admin can fix it, so the service manager
+      // should not restart it in a loop (RestartPreventExitStatus in the systemd unit).
+      return EXIT_GAVE_UP;
     }
     logger.info(`${outcome.signal}: stopping`);
     await agent.stop();

@@ -7,7 +7,15 @@ import { SignatureError } from '../../../shared/src/signing.js';
 import { type VerifiedOrder, verifyOrder } from '../../../shared/src/tokens.js';
 import type { ExecutedOrderStore } from '../executed-orders.js';
 import { peekOrderId, shortId } from '../order-id.js';
-import type { OrderDecision, OrderPlan, ResultFields } from './order-plan.js';
+import type { OrderDecision, OrderPlan, OrderReport, ProgressFields, ResultFields } from './order-plan.js';
+
+/** The longest an order waits for its "accepted" ack to be written before it is carried out. */
+export const ACK_FLUSH_WAIT_MS = 1_000;
+
+const delay = (ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    setTimeout(resolve, ms).unref();
+  });
 
 export interface OrderPipelineOptions {
   /** This agent's id: the audience every order must carry. */
@@ -33,6 +41,7 @@ export interface OrderPipeline {
 
 const MAX_REASON = 512;
 const MAX_OUTPUT = 4096;
+const MAX_STEP = 64;
 
 /** A result frame within the protocol's limits (the tail of the output, the head of the error). */
 function resultFrame(orderId: string, fields: ResultFields): AgentMessage {
@@ -46,10 +55,23 @@ function resultFrame(orderId: string, fields: ResultFields): AgentMessage {
   };
 }
 
+/** A progress frame within the protocol's limits. */
+function progressFrame(orderId: string, fields: ProgressFields): AgentMessage {
+  const { output, step, ...rest } = fields;
+  return {
+    type: 'progress',
+    orderId,
+    step: step.slice(0, MAX_STEP),
+    ...rest,
+    ...(output === undefined ? {} : { output: output.slice(-MAX_OUTPUT) }),
+  };
+}
+
 /**
  * The one path of every order kind: verify (pinned key, audience, expiry, clock tolerance) → replay
  * check → decide whether this agent can do it → record durably → ack → act → result. Orders of one
- * kind run one after another; a slow shutdown does not hold up a wake or a UPS power-off.
+ * kind run one after another; a slow shutdown does not hold up a wake or a UPS power-off. The ack
+ * and every frame sent while acting are not waited for, so a lost link never holds up the action.
  */
 export function createOrderPipeline(options: OrderPipelineOptions): OrderPipeline {
   const { logger, executed } = options;
@@ -62,6 +84,14 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     } catch (error) {
       logger.warn(`could not send ${message.type} to the coordinator: ${errorMessage(error)}`);
     }
+  };
+
+  /**
+   * Hands a frame to the link without waiting for it: the link writes frames in the order they are
+   * handed over, and an action must never wait on a coordinator that may be gone.
+   */
+  const post = (message: AgentMessage): void => {
+    void trySend(message);
   };
 
   const reject = (orderId: string, reason: string): Promise<void> =>
@@ -133,9 +163,15 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
       return reject(orderId, reason);
     }
     logger.info(`order ${shortId(orderId)} accepted: ${plan.summary}`, { orderId });
-    await trySend({ type: 'ack', orderId, status: 'accepted' });
+    // Give the ack a moment to reach the wire before acting (a poweroff may take this process down
+    // at once), but never let a stuck link hold the shutdown back for more than that moment.
+    await Promise.race([trySend({ type: 'ack', orderId, status: 'accepted' }), delay(ACK_FLUSH_WAIT_MS)]);
+    const report: OrderReport = {
+      result: (fields) => post(resultFrame(orderId, fields)),
+      progress: (fields) => post(progressFrame(orderId, fields)),
+    };
     const final = await plan
-      .act((progress) => trySend(resultFrame(orderId, progress)))
+      .act(report)
       .catch((error: unknown) => ({ outcome: 'failed' as const, error: errorMessage(error) }));
     if (final.outcome !== plan.recordAs) await complete(orderId, final.outcome);
     await trySend(resultFrame(orderId, final));

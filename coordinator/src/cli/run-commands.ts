@@ -90,8 +90,12 @@ export async function drillCommand(
         write(`\nDrill ${String(run.endReason)}. Per host:\n`);
         for (const order of run.orders) {
           const detail = order.error ?? order.output ?? order.ackReason ?? '';
+          // Drill output has one line per check: keep them under their host.
+          const lines = String(detail)
+            .split('\n')
+            .join(`\n${' '.repeat(30)}`);
           write(
-            `  ${String(order.host).padEnd(16)} ${String(order.outcome ?? order.ackStatus ?? 'no answer').padEnd(10)} ${String(detail)}\n`,
+            `  ${String(order.host).padEnd(16)} ${String(order.outcome ?? order.ackStatus ?? 'no answer').padEnd(10)} ${lines}\n`,
           );
         }
       }
