@@ -1,7 +1,13 @@
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { OUTPUT_TAIL_BYTES, runCommand } from './shutdown-runner.js';
+import {
+  describeRunResult,
+  OUTPUT_TAIL_BYTES,
+  type RunResult,
+  runCommand,
+  toRunOutcome,
+} from './shutdown-runner.js';
 
 const node = (script: string, ...args: string[]): string[] => [process.execPath, '-e', script, ...args];
 
@@ -79,5 +85,34 @@ describe('runCommand', () => {
     } finally {
       if (pid > 0) process.kill(pid, 'SIGKILL');
     }
+  });
+});
+
+describe('toRunOutcome and describeRunResult', () => {
+  const base: RunResult = { exitCode: 0, signal: null, output: '', timedOut: false };
+  it.each([
+    ['exit 0', base, 'succeeded', 'exited 0'],
+    ['a non-zero exit', { ...base, exitCode: 3 }, 'failed', 'exited 3'],
+    [
+      'a kill by the timeout',
+      { ...base, exitCode: null, signal: 'SIGTERM', timedOut: true },
+      'timed-out',
+      'was killed after 1m',
+    ],
+    [
+      'a kill by someone else',
+      { ...base, exitCode: null, signal: 'SIGKILL' },
+      'failed',
+      'was killed by SIGKILL',
+    ],
+    [
+      'a program that cannot start',
+      { ...base, exitCode: null, error: 'spawn x ENOENT' },
+      'failed',
+      'could not start: spawn x ENOENT',
+    ],
+  ] as const)('%s', (_what, result, outcome, how) => {
+    expect(toRunOutcome(result)).toBe(outcome);
+    expect(describeRunResult(result, 60_000)).toBe(how);
   });
 });

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { formatDuration } from '../../shared/src/duration.js';
 import { errorMessage } from '../../shared/src/errors.js';
 
 /** How much of the combined stdout/stderr is kept (the tail), in bytes. */
@@ -25,6 +26,22 @@ export interface RunResult {
 }
 
 export type RunCommand = (argv: readonly string[], options: RunOptions) => Promise<RunResult>;
+
+/** How a command ended: exit 0; killed by its timeout; anything else (non-zero, a signal, not started). */
+export type RunOutcome = 'succeeded' | 'timed-out' | 'failed';
+
+export function toRunOutcome(result: RunResult): RunOutcome {
+  if (result.error !== undefined) return 'failed';
+  if (result.timedOut) return 'timed-out';
+  return result.exitCode === 0 ? 'succeeded' : 'failed';
+}
+
+/** What happened, for a log line: "exited 3", "was killed after 1m", "could not start: …". */
+export function describeRunResult(result: RunResult, timeoutMs: number): string {
+  if (result.error !== undefined) return `could not start: ${result.error}`;
+  if (result.timedOut) return `was killed after ${formatDuration(timeoutMs)}`;
+  return result.exitCode !== null ? `exited ${result.exitCode}` : `was killed by ${result.signal}`;
+}
 
 /** Keeps the last `limit` bytes written to it. */
 function createTail(limit: number) {

@@ -72,12 +72,18 @@ export function createAgentOrders(options: AgentOrdersOptions): OrderPipeline {
   });
 }
 
+function describeHost(host: HostConfig): string {
+  const hooks = host.before.map((hook) => hook.name);
+  const before = hooks.length === 0 ? '' : `before hooks ${hooks.join(', ')}, then `;
+  return `host role, ${before}shutdown ${host.shutdown.join(' ')}`;
+}
+
 /** What this agent will do, for its start-up log line. */
 export function describeAbilities(config: Pick<AgentConfig, 'host' | 'wake' | 'ups'>): string[] {
   const powerOff = config.ups.filter((ups) => ups.powerOff !== undefined).map((ups) => ups.id);
   const watched = config.ups.map((u) => `${u.id} (${u.name}@${formatTarget(u.upsd)})`);
   return [
-    config.host === undefined ? undefined : `host role, shutdown ${config.host.shutdown.join(' ')}`,
+    config.host === undefined ? undefined : describeHost(config.host),
     watched.length === 0 ? undefined : `watcher of ${watched.join(', ')}`,
     config.wake === undefined ? undefined : `wakes hosts through ${config.wake.allowed.join(', ')}`,
     powerOff.length === 0 ? undefined : `may power off ${powerOff.join(', ')}`,

@@ -190,4 +190,30 @@ describe('order pipeline', () => {
     expect(parsed.error).toHaveLength(512);
     expect(parsed.error?.startsWith('START')).toBe(true);
   });
+
+  it('keeps progress frames within the protocol limits too', async () => {
+    const { sent } = await pipelineWith(() =>
+      accept({
+        summary: 'test',
+        recordAs: 'accepted',
+        whenUnrecorded: 'proceed',
+        act: async (report) => {
+          report.progress({
+            step: 's'.repeat(80),
+            state: 'failed',
+            exitCode: 1,
+            output: `${'x'.repeat(5000)}END`,
+          });
+          return { outcome: 'succeeded' };
+        },
+      }),
+    );
+    const progress = sent.frames.find((frame) => frame.type === 'progress');
+    if (progress === undefined) throw new Error('no progress frame');
+    const parsed = parseAgentMessage(encodeMessage(progress));
+    if (parsed.type !== 'progress') throw new Error('expected a progress frame');
+    expect(parsed.step).toHaveLength(64);
+    expect(parsed.output).toHaveLength(4096);
+    expect(parsed.output?.endsWith('END')).toBe(true);
+  });
 });

@@ -17,6 +17,20 @@ export type OrderDecision =
 /** The fields of a `result` frame, without its type and order id. */
 export type ResultFields = Omit<Extract<AgentMessage, { type: 'result' }>, 'type' | 'orderId'>;
 
+/** The fields of a `progress` frame (a before hook, the shutdown command), without its type and order id. */
+export type ProgressFields = Omit<Extract<AgentMessage, { type: 'progress' }>, 'type' | 'orderId'>;
+
+/**
+ * How a plan reports while it acts. Both only hand a frame to the link and return at once: a
+ * coordinator that cannot be reached never delays or stops the action (the frame is logged as lost).
+ */
+export interface OrderReport {
+  /** An intermediate result, such as `started`. */
+  result(fields: ResultFields): void;
+  /** A step of the order: each before hook, then the shutdown command. */
+  progress(fields: ProgressFields): void;
+}
+
 /** How an order ended: the last `result` the coordinator receives for it. */
 export type FinalResult = ResultFields & { readonly outcome: 'succeeded' | 'failed' | 'drill' };
 
@@ -30,8 +44,8 @@ export interface OrderPlan {
    * which is better than not acting) or `refuse` (acting twice would do harm).
    */
   readonly whenUnrecorded: 'proceed' | 'refuse';
-  /** Carries the order out. `progress` sends an intermediate result (e.g. `started`). Never rejects. */
-  act(progress: (result: ResultFields) => Promise<void>): Promise<FinalResult>;
+  /** Carries the order out, reporting steps and intermediate results on the way. Never rejects. */
+  act(report: OrderReport): Promise<FinalResult>;
 }
 
 export function refuse(reason: string): OrderDecision {

@@ -6,6 +6,7 @@ import { randomId } from '../../../shared/src/tokens.js';
 import { openExecutedOrders } from '../executed-orders.js';
 import { createTempDir, recordedLines, recorderArgv } from '../test-support.js';
 import { createAgentOrders } from './agent-orders.js';
+import type { BeforeHook } from './before-hooks.js';
 import {
   AGENT_ID,
   createOrderSigner,
@@ -29,13 +30,20 @@ describe('drill shutdown orders', () => {
   });
   afterEach(async () => dir.remove());
 
-  async function drill(shutdown: string[], searchPath = '/nonexistent') {
+  async function drill(shutdown: string[], searchPath = '/nonexistent', before: BeforeHook[] = []) {
     const sent = createSentFrames();
     const logger = createMemoryLogger();
     const executed = await openExecutedOrders(join(dir.path, 'executed.json'), { clock });
     const orders = createAgentOrders({
       config: {
-        host: { name: undefined, shutdown, shutdownTimeout: 20_000, clockTolerance: 30_000, before: [], fallbackAfter: undefined },
+        host: {
+          name: undefined,
+          shutdown,
+          shutdownTimeout: 20_000,
+          clockTolerance: 30_000,
+          before,
+          fallbackAfter: undefined,
+        },
         wake: undefined,
         ups: [],
         clockTolerance: 30_000,
@@ -87,10 +95,10 @@ describe('drill shutdown orders', () => {
       type: 'result',
       orderId: first.id,
       outcome: 'drill',
-      output: `would run: ${missing} --now`,
+      output: `would run: ${missing} --now — ${missing} does not exist`,
       error: `${missing} does not exist`,
     });
-    expect(first.logger.lines().join('\n')).toMatch(/warn drill: would run: .*, but .* does not exist/);
+    expect(first.logger.lines().join('\n')).toMatch(/warn drill: would run: .* — .* does not exist/);
 
     const script = join(dir.path, 'not-executable');
     await writeFile(script, '#!/bin/sh\n');
@@ -100,5 +108,37 @@ describe('drill shutdown orders', () => {
       outcome: 'drill',
       error: `${script} is not executable by this agent`,
     });
+  });
+
+  it('checks every before hook the same way, reports each check, and runs none of them', async () => {
+    const docker = join(dir.path, 'docker');
+    await writeFile(docker, `#!/bin/sh\necho ran >> ${recordFile}\n`);
+    await chmod(docker, 0o755);
+    const missing = join(dir.path, 'virsh');
+    const before: BeforeHook[] = [
+      { name: 'stop-app', run: ['docker', 'stop', 'app'], timeout: 60_000 },
+      { name: 'stop-vms', run: [missing, 'shutdown', 'vm1'], timeout: 60_000 },
+    ];
+    const argv = recorderArgv(recordFile);
+    const { sent, result } = await drill(argv, dir.path, before);
+    expect(sent.summary()).toEqual(['ack accepted', 'result drill']);
+    expect(result).toMatchObject({
+      outcome: 'drill',
+      output: [
+        `before stop-app: would run: docker stop app — docker resolves through PATH to ${docker}, which is executable`,
+        `before stop-vms: would run: ${missing} shutdown vm1 — ${missing} does not exist`,
+        `would run: ${argv.join(' ')} — ${process.execPath} exists and is executable`,
+      ].join('\n'),
+      error: `before stop-vms: ${missing} does not exist`,
+    });
+    expect(await recordedLines(recordFile)).toEqual([]);
+  });
+
+  it('has no error when every hook and the shutdown would start', async () => {
+    const before: BeforeHook[] = [{ name: 'sync', run: [process.execPath, '-e', '0'], timeout: 60_000 }];
+    const { result } = await drill(recorderArgv(recordFile), '/nonexistent', before);
+    expect(result).toMatchObject({ outcome: 'drill' });
+    expect(result).not.toHaveProperty('error');
+    expect(await recordedLines(recordFile)).toEqual([]);
   });
 });

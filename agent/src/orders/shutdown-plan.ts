@@ -1,51 +1,54 @@
-import { formatDuration } from '../../../shared/src/duration.js';
 import type { Logger } from '../../../shared/src/logger.js';
 import type { HostConfig } from '../config.js';
-import type { RunCommand } from '../shutdown-runner.js';
-import { accept, type FinalResult, type OrderDecision, type OrderOf } from './order-plan.js';
+import { describeRunResult, type RunCommand, toRunOutcome } from '../shutdown-runner.js';
+import { runBeforeHooks } from './before-hooks.js';
+import {
+  accept,
+  type FinalResult,
+  type OrderDecision,
+  type OrderOf,
+  type OrderReport,
+} from './order-plan.js';
 import type { ProgramCheck } from './program-check.js';
+import { drillShutdown } from './shutdown-drill.js';
 
 /** What a host needs to carry out shutdown orders. */
 export interface ShutdownAbility {
   readonly config: HostConfig;
   readonly run: RunCommand;
-  /** For drills: whether argv[0] would start. */
+  /** For drills: whether argv[0] of each hook and of the shutdown would start. */
   readonly checkProgram: (program: string) => Promise<ProgramCheck>;
   readonly logger: Logger;
 }
 
-/** A drill runs nothing: it reports what would run and whether argv[0] would start. */
-async function drill(orderId: string, ability: ShutdownAbility): Promise<FinalResult> {
-  const argv = ability.config.shutdown;
-  const wouldRun = `would run: ${argv.join(' ')}`;
-  const program = argv[0];
-  const check: ProgramCheck =
-    program === undefined ? { ok: false, message: 'the argv is empty' } : await ability.checkProgram(program);
-  if (check.ok) {
-    ability.logger.info(`drill: ${wouldRun} — ${check.message}`, { orderId });
-    return { outcome: 'drill', output: `${wouldRun} — ${check.message}` };
-  }
-  ability.logger.warn(`drill: ${wouldRun}, but ${check.message}`, { orderId });
-  return { outcome: 'drill', output: wouldRun, error: check.message };
-}
-
+/**
+ * The before hooks in order, then the shutdown argv. A hook that fails or times out is reported and
+ * the shutdown still runs: a host left up because a container would not stop loses power uncleanly.
+ */
 async function shutdown(
   orderId: string,
   ability: ShutdownAbility,
-  progress: (result: { outcome: 'started' }) => Promise<void>,
+  report: OrderReport,
 ): Promise<FinalResult> {
   const { config, logger } = ability;
-  await progress({ outcome: 'started' });
+  const hooks = await runBeforeHooks(config.before, {
+    run: ability.run,
+    progress: (fields) => report.progress(fields),
+    logger,
+    orderId,
+  });
+  const failed = hooks.filter((hook) => hook.outcome !== 'succeeded');
+  if (failed.length > 0) {
+    const which = failed.map((hook) => `${hook.name} ${hook.how}`).join(', ');
+    const line = `${failed.length} of ${hooks.length} before hooks did not succeed (${which}); shutting down anyway`;
+    logger.warn(line, { orderId });
+  }
+  // After hooks, the step marks where they end in the run's timeline; alone, `started` says it all.
+  if (hooks.length > 0) report.progress({ step: 'shutdown', state: 'started' });
+  report.result({ outcome: 'started' });
   const result = await ability.run(config.shutdown, { timeoutMs: config.shutdownTimeout });
-  const ok = result.exitCode === 0 && !result.timedOut && result.error === undefined;
-  const how =
-    result.error !== undefined
-      ? `could not start: ${result.error}`
-      : result.timedOut
-        ? `was killed after ${formatDuration(config.shutdownTimeout)}`
-        : result.exitCode !== null
-          ? `exited ${result.exitCode}`
-          : `was killed by ${result.signal}`;
+  const ok = toRunOutcome(result) === 'succeeded';
+  const how = describeRunResult(result, config.shutdownTimeout);
   if (ok) logger.info(`shutdown command ${how}`, { orderId });
   else logger.error(`shutdown command ${how}`, { orderId, output: result.output.slice(-200) });
   return {
@@ -57,15 +60,19 @@ async function shutdown(
   };
 }
 
-/** A shutdown order runs this host's own configured command; a drill order only checks it. */
+/** A shutdown order runs this host's own before hooks and shutdown command; a drill order only checks them. */
 export function planShutdown(order: OrderOf<'shutdown'>, ability: ShutdownAbility): OrderDecision {
   const { orderId, claims } = order;
-  const what = claims.drill ? 'drill, not running anything' : `running ${ability.config.shutdown.join(' ')}`;
+  const count = ability.config.before.length;
+  const hooks = count === 0 ? '' : `${count} before hook${count === 1 ? '' : 's'}, then `;
+  const what = claims.drill
+    ? 'drill, not running anything'
+    : `running ${hooks}${ability.config.shutdown.join(' ')}`;
   return accept({
     summary: `stage ${claims.stage}, run ${claims.runId}, ${what}`,
     recordAs: claims.drill ? 'drill' : 'accepted',
     // Refusing would leave the host to lose power uncleanly, which is worse than a possible repeat.
     whenUnrecorded: 'proceed',
-    act: (progress) => (claims.drill ? drill(orderId, ability) : shutdown(orderId, ability, progress)),
+    act: (report) => (claims.drill ? drillShutdown(orderId, ability) : shutdown(orderId, ability, report)),
   });
 }
