@@ -45,7 +45,7 @@ import {
   setRunPhase,
   startRun,
 } from '../coordinator/src/db/queries/runs.js';
-import { getOrInitSetting, getSetting } from '../coordinator/src/db/queries/settings.js';
+import { getOrInitSetting, getSetting, raiseCounterSetting } from '../coordinator/src/db/queries/settings.js';
 import {
   listUpsEvents,
   listUpsStates,
@@ -112,6 +112,17 @@ describeOnEachDatabase('query contract', (factory) => {
         .where(eq(settings.key, key));
       // Stored as a JSON object, not as a string holding JSON (a classic postgres-js mistake).
       expect(rows).toEqual([{ kind: 'object' }]);
+    });
+
+    it('a counter setting only grows, whatever order the raises come in', async () => {
+      const key = unique('counter');
+      expect(await raiseCounterSetting(db, key, 5)).toBe(5);
+      expect(await raiseCounterSetting(db, key, 3)).toBe(5);
+      expect(await raiseCounterSetting(db, key, 1_800_000_000_000)).toBe(1_800_000_000_000);
+      expect(await getSetting(db, key)).toBe(1_800_000_000_000);
+      const raced = await Promise.all([7, 1_800_000_000_009, 11].map((n) => raiseCounterSetting(db, key, n)));
+      expect(Math.max(...raced)).toBe(1_800_000_000_009);
+      expect(await raiseCounterSetting(db, key, 0)).toBe(1_800_000_000_009);
     });
 
     it('concurrent first starts agree on one value', async () => {
@@ -567,6 +578,22 @@ describeOnEachDatabase('query contract', (factory) => {
       runId = run.id;
     });
 
+    /** Runs `body` with a run in progress (one at a time, fleet-wide), ended afterwards. */
+    let nextRunNumber = 2_000;
+    async function duringRun<T>(body: (activeRunId: string) => Promise<T>): Promise<T> {
+      const run = await startRun(db, {
+        number: nextRunNumber++,
+        kind: 'outage',
+        reason: 'test',
+        startedAt: at(),
+      });
+      try {
+        return await body(run.id);
+      } finally {
+        await endRun(db, run.id, at(M), 'restored');
+      }
+    }
+
     function order(stage: string, changes: Partial<NewOrder> = {}): NewOrder {
       return {
         id: randomUUID(),
@@ -603,49 +630,62 @@ describeOnEachDatabase('query contract', (factory) => {
       expect((await listOrders(db, { runId })).filter((o) => o.stage === first.stage)).toHaveLength(1);
     });
 
-    it('pendingOrdersFor: owed orders only, oldest first', async () => {
+    it('pendingOrdersFor: owed orders of the run in progress only, oldest first', async () => {
       const agent = await newAgent();
-      const mk = async (name: string, offset: number, changes: Partial<NewOrder> = {}) =>
-        insertOrder(
-          db,
-          order(name, { agentId: agent.id, host: agent.name, createdAt: at(offset), ...changes }),
-        );
+      // An order of an outage that has ended is owed to nobody, whatever its state.
+      await insertOrder(db, order('ended-run', { agentId: agent.id, host: agent.name, createdAt: at(0) }));
+      await duringRun(async (activeRunId) => {
+        const mk = async (name: string, offset: number, changes: Partial<NewOrder> = {}) =>
+          insertOrder(
+            db,
+            order(name, {
+              runId: activeRunId,
+              agentId: agent.id,
+              host: agent.name,
+              createdAt: at(offset),
+              ...changes,
+            }),
+          );
 
-      const fresh = await mk('fresh', 3 * S);
-      const accepted = await mk('accepted', 1 * S);
-      const started = await mk('started', 2 * S);
-      await mk('expired', 0, { expiresAt: at(30 * S) });
-      await mk('expires-now', 0, { expiresAt: NOW });
-      const rejected = await mk('rejected', 0);
-      const duplicate = await mk('duplicate', 0);
-      const succeeded = await mk('succeeded', 0);
-      const failed = await mk('failed', 0);
-      const drill = await mk('drill', 0, { drill: true });
-      await insertOrder(db, order('not-mine', { createdAt: at(0) }));
+        const fresh = await mk('fresh', 3 * S);
+        const accepted = await mk('accepted', 1 * S);
+        const started = await mk('started', 2 * S);
+        await mk('expired', 0, { expiresAt: at(30 * S) });
+        await mk('expires-now', 0, { expiresAt: NOW });
+        const rejected = await mk('rejected', 0);
+        const duplicate = await mk('duplicate', 0);
+        const succeeded = await mk('succeeded', 0);
+        const failed = await mk('failed', 0);
+        const drill = await mk('drill', 0, { drill: true });
+        await insertOrder(db, order('not-mine', { runId: activeRunId, createdAt: at(0) }));
 
-      const ack = (id: string, status: 'accepted' | 'duplicate' | 'rejected') =>
-        recordAck(db, { orderId: id, agentId: agent.id, status, at: NOW });
-      const result = (id: string, outcome: 'started' | 'succeeded' | 'failed' | 'drill') =>
-        recordResult(db, { orderId: id, agentId: agent.id, outcome, at: NOW });
-      expect(await ack(accepted.id, 'accepted')).toBe(true);
-      expect(await ack(started.id, 'accepted')).toBe(true);
-      expect(await result(started.id, 'started')).toBe(true);
-      expect(await ack(rejected.id, 'rejected')).toBe(true);
-      expect(await ack(duplicate.id, 'duplicate')).toBe(true);
-      for (const [row, outcome] of [
-        [succeeded, 'succeeded'],
-        [failed, 'failed'],
-        [drill, 'drill'],
-      ] as const) {
-        expect(await ack(row.id, 'accepted')).toBe(true);
-        expect(await result(row.id, outcome)).toBe(true);
-      }
+        const ack = (id: string, status: 'accepted' | 'duplicate' | 'rejected') =>
+          recordAck(db, { orderId: id, agentId: agent.id, status, at: NOW });
+        const result = (id: string, outcome: 'started' | 'succeeded' | 'failed' | 'drill') =>
+          recordResult(db, { orderId: id, agentId: agent.id, outcome, at: NOW });
+        expect(await ack(accepted.id, 'accepted')).toBe(true);
+        expect(await ack(started.id, 'accepted')).toBe(true);
+        expect(await result(started.id, 'started')).toBe(true);
+        expect(await ack(rejected.id, 'rejected')).toBe(true);
+        expect(await ack(duplicate.id, 'duplicate')).toBe(true);
+        for (const [row, outcome] of [
+          [succeeded, 'succeeded'],
+          [failed, 'failed'],
+          [drill, 'drill'],
+        ] as const) {
+          expect(await ack(row.id, 'accepted')).toBe(true);
+          expect(await result(row.id, outcome)).toBe(true);
+        }
 
-      const pending = await pendingOrdersFor(db, agent.id, NOW);
-      expect(pending.map((o) => o.stage)).toEqual(['accepted', 'started', 'fresh']);
-      expect(pending.map((o) => o.id)).toEqual([accepted.id, started.id, fresh.id]);
-      // Later, everything has expired.
-      expect(await pendingOrdersFor(db, agent.id, at(10 * M))).toEqual([]);
+        const pending = await pendingOrdersFor(db, agent.id, NOW);
+        expect(pending.map((o) => o.stage)).toEqual(['accepted', 'started', 'fresh']);
+        expect(pending.map((o) => o.id)).toEqual([accepted.id, started.id, fresh.id]);
+        // Later, everything has expired.
+        expect(await pendingOrdersFor(db, agent.id, at(10 * M))).toEqual([]);
+      });
+      // The run has ended: a host that comes back after the outage is owed nothing, not even the
+      // order it accepted and never finished.
+      expect(await pendingOrdersFor(db, agent.id, NOW)).toEqual([]);
     });
 
     it('recordAck and recordResult store what the host said', async () => {
@@ -684,16 +724,18 @@ describeOnEachDatabase('query contract', (factory) => {
     });
 
     it("recordAck and recordResult refuse another agent's order and change nothing", async () => {
-      const row = await insertOrder(db, order(unique('stage')));
-      expect(await recordAck(db, { orderId: row.id, agentId: other.id, status: 'rejected', at: at(S) })).toBe(
-        false,
-      );
-      expect(
-        await recordResult(db, { orderId: row.id, agentId: other.id, outcome: 'succeeded', at: at(S) }),
-      ).toBe(false);
-      const [stored] = (await listOrders(db, { runId })).filter((o) => o.id === row.id);
-      expect(stored).toEqual(row);
-      expect((await pendingOrdersFor(db, host.id, NOW)).map((o) => o.id)).toContain(row.id);
+      await duringRun(async (activeRunId) => {
+        const row = await insertOrder(db, order(unique('stage'), { runId: activeRunId }));
+        expect(
+          await recordAck(db, { orderId: row.id, agentId: other.id, status: 'rejected', at: at(S) }),
+        ).toBe(false);
+        expect(
+          await recordResult(db, { orderId: row.id, agentId: other.id, outcome: 'succeeded', at: at(S) }),
+        ).toBe(false);
+        const [stored] = (await listOrders(db, { runId: activeRunId })).filter((o) => o.id === row.id);
+        expect(stored).toEqual(row);
+        expect((await pendingOrdersFor(db, host.id, NOW)).map((o) => o.id)).toContain(row.id);
+      });
     });
 
     it('an unknown order id is refused with false, whatever its shape', async () => {

@@ -2,12 +2,18 @@ import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { createManualClock } from '../../shared/src/clock.js';
-import { createMemoryLogger } from '../../shared/src/logger.js';
-import { type AgentMessage, CloseCode, encodeMessage, parseAgentMessage } from '../../shared/src/protocol.js';
+import { createMemoryLogger, type Logger } from '../../shared/src/logger.js';
+import {
+  type AgentMessage,
+  type BriefingClaims,
+  CloseCode,
+  encodeMessage,
+  parseAgentMessage,
+} from '../../shared/src/protocol.js';
 import { generateSigningKey, type SigningKeyPair } from '../../shared/src/signing.js';
-import { randomId, signOrder } from '../../shared/src/tokens.js';
+import { randomId, signBriefing, signOrder } from '../../shared/src/tokens.js';
 import type { AgentConfig } from './config.js';
 import { runAgent } from './run-agent.js';
 import { writeEnrollment } from './state-dir.js';
@@ -16,6 +22,45 @@ import { createMagicPacket } from './wake/magic-packet.js';
 import { toWakeConfig } from './wake/wake-config.js';
 
 const T0 = Date.parse('2026-11-23T22:00:00Z');
+
+/** A memory logger whose lines a test can await. */
+function createWatchedLogger() {
+  const memory = createMemoryLogger();
+  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
+  const check = (): void => {
+    const lines = memory.lines();
+    for (const waiter of [...waiters]) {
+      if (lines.some((line) => waiter.pattern.test(line))) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    }
+  };
+  const logger: Logger = {
+    debug: (message, fields) => memory.debug(message, fields),
+    info: (message, fields) => {
+      memory.info(message, fields);
+      check();
+    },
+    warn: (message, fields) => {
+      memory.warn(message, fields);
+      check();
+    },
+    error: (message, fields) => {
+      memory.error(message, fields);
+      check();
+    },
+  };
+  return {
+    logger,
+    lines: () => memory.lines(),
+    waitFor: (pattern: RegExp) =>
+      new Promise<void>((resolve) => {
+        waiters.push({ pattern, resolve });
+        check();
+      }),
+  };
+}
 
 describe('runAgent', () => {
   let wss: WebSocketServer;
@@ -106,6 +151,96 @@ describe('runAgent', () => {
       const lines = logger.lines().join('\n');
       expect(lines).toContain(`connected to ${config.coordinator.replace('http', 'ws')}/agent/v1/ws as web1`);
       expect(lines).toMatch(/shutdown command exited 0/);
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it('the fail-safe: a countdown when the coordinator vanishes on battery, cancelled by a fresh briefing, else the shutdown once', async () => {
+    const clock = createManualClock(T0);
+    const watched = createWatchedLogger();
+    const sockets = createAsyncQueue<WebSocket>();
+    wss.on('connection', (ws) => sockets.push(ws));
+    const agent = await runAgent({
+      config,
+      clock,
+      logger: watched.logger,
+      random: () => 0,
+      backoff: { initial: 20, max: 40 },
+      bootTime: T0 - 60_000,
+    });
+    const brief = async (ws: WebSocket, version: number, power: 'online' | 'battery', after: number) => {
+      const claims: BriefingClaims = {
+        kind: 'briefing',
+        version,
+        feeds: [{ ups: 'nas-ups', power, dead: false, observedAt: T0 }],
+        minSupplies: 1,
+        fallback: { after },
+      };
+      ws.send(
+        encodeMessage({
+          type: 'briefing',
+          token: await signBriefing(coordinator, { agentId: 'agent-web1', claims, now: T0 }),
+        }),
+      );
+      await watched.waitFor(
+        new RegExp(`briefing ${version}: nas-ups ${power === 'online' ? 'online' : 'on battery'}`),
+      );
+    };
+    try {
+      // On battery, then the connection dies: a 10-minute countdown starts.
+      const first = await sockets.next();
+      await brief(first, 1, 'battery', 600_000);
+      first.terminate();
+      await watched.waitFor(
+        /lost the coordinator while on battery: shutting down in 10m by the fallback rule/,
+      );
+
+      // The coordinator is back and says power is fine: cancelled.
+      const second = await sockets.next();
+      await brief(second, 2, 'online', 600_000);
+      await watched.waitFor(/the coordinator is back and power is fine: fallback countdown cancelled/);
+
+      // On battery again with a zero delay, and the connection dies: the configured shutdown runs, once.
+      await brief(second, 3, 'battery', 0);
+      second.terminate();
+      await watched.waitFor(/fallback shutdown succeeded/);
+      expect(await recordedLines(recordFile)).toEqual(['ran']);
+      expect(watched.lines().join('\n')).toMatch(/running the shutdown by the fallback rule \(briefing 3\)/);
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it('the fail-safe: a half-open connection counts as lost once the link gives up on it', async () => {
+    const clock = createManualClock(T0);
+    const watched = createWatchedLogger();
+    const sockets = createAsyncQueue<WebSocket>();
+    wss.on('connection', (ws) => sockets.push(ws));
+    // The coordinator sends a briefing and then nothing at all, without closing: only the link's idle
+    // timeout can tell.
+    const agent = await runAgent({
+      config,
+      clock,
+      logger: watched.logger,
+      random: () => 0,
+      idleTimeoutMs: 200,
+      bootTime: T0 - 60_000,
+    });
+    try {
+      const silent = await sockets.next();
+      const claims: BriefingClaims = {
+        kind: 'briefing',
+        version: 1,
+        feeds: [{ ups: 'nas-ups', power: 'battery', dead: true, observedAt: T0 }],
+        minSupplies: 1,
+        fallback: { after: 0 },
+      };
+      const token = await signBriefing(coordinator, { agentId: 'agent-web1', claims, now: T0 });
+      silent.send(encodeMessage({ type: 'briefing', token }));
+      await watched.waitFor(/no traffic from the coordinator for 200ms: dropping the connection/);
+      await watched.waitFor(/fallback shutdown succeeded/);
+      expect(await recordedLines(recordFile)).toEqual(['ran']);
     } finally {
       await agent.stop();
     }

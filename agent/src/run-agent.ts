@@ -1,3 +1,4 @@
+import { uptime } from 'node:os';
 import { join } from 'node:path';
 import type WebSocket from 'ws';
 import { assertNever } from '../../shared/src/assert-never.js';
@@ -10,9 +11,11 @@ import { type CoordinatorMessage, PROTOCOL_VERSION } from '../../shared/src/prot
 import { signUpsEvent } from '../../shared/src/tokens.js';
 import type { AgentConfig } from './config.js';
 import { openExecutedOrders } from './executed-orders.js';
+import { type FailSafe, openFailSafe } from './fallback/fail-safe.js';
+import { createFallbackShutdown } from './fallback/fallback-shutdown.js';
 import { createLink, type Link, toAgentSocketUrl } from './link.js';
 import type { NutSession, NutSessionOptions } from './nut/session.js';
-import { createAgentOrders, describeAbilities } from './orders/agent-orders.js';
+import { createAgentOrders, createShutdownAbility, describeAbilities } from './orders/agent-orders.js';
 import type { RunCommand } from './shutdown-runner.js';
 import { loadEnrollment, statePath } from './state-dir.js';
 import { createEventDelivery, type EventDelivery } from './watcher/delivery.js';
@@ -32,6 +35,8 @@ export interface RunAgentOptions {
   readonly idleTimeoutMs?: number;
   /** Seam for tests of the watcher role. */
   readonly createNutSession?: (options: NutSessionOptions) => NutSession;
+  /** When this machine booted (ms since the epoch); defaults to now minus the OS uptime. */
+  readonly bootTime?: number;
 }
 
 export interface RunningAgent {
@@ -76,6 +81,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   const send = (message: Parameters<Link['send']>[0]) =>
     link === undefined ? Promise.reject(new Error('link not started')) : link.send(message);
   // Every agent verifies every order; what it can carry out depends on its config.
+  const bootTime = options.bootTime ?? clock.now() - uptime() * 1_000;
   const orders = createAgentOrders({
     config,
     agentId: identity.agentId,
@@ -84,8 +90,32 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     send,
     clock,
     logger,
+    bootTime,
     ...(options.run === undefined ? {} : { run: options.run }),
   });
+
+  // The host's fail-safe: cached briefings, and its own shutdown when the coordinator is lost.
+  let failSafe: FailSafe | undefined;
+  if (host !== undefined) {
+    const seams = options.run === undefined ? {} : { run: options.run };
+    failSafe = await openFailSafe({
+      agentId: identity.agentId,
+      coordinatorKey,
+      clockToleranceMs: config.clockTolerance,
+      file: statePath(stateDir, 'briefing'),
+      executed,
+      runShutdown: createFallbackShutdown({
+        ability: createShutdownAbility(host, seams, logger),
+        executed,
+        clock,
+        logger,
+      }),
+      localAfter: host.fallbackAfter,
+      bootTime,
+      clock,
+      logger,
+    });
+  }
 
   let outbox: Outbox | undefined;
   let delivery: EventDelivery | undefined;
@@ -136,7 +166,8 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
         orders.handleOrder(message.token).catch(() => undefined);
         return;
       case 'briefing':
-        logger.debug('briefing received (the fail-safe is not wired yet)');
+        if (failSafe === undefined) logger.debug('briefing ignored: this agent has no host: section');
+        else failSafe.briefing(message.token);
         return;
       case 'event-ack':
         delivery?.acked(message.seq, message.duplicate ?? false);
@@ -167,6 +198,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     logger,
     roles,
     onState: (state) => {
+      if (!stopping) failSafe?.linkState(state);
       if (state !== 'open') delivery?.disconnected();
       if (state === 'stopped' && !stopping)
         giveUp('the coordinator closed the connection for good (see above)');
@@ -182,6 +214,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     finished,
     async stop() {
       stopping = true;
+      await failSafe?.stop();
       delivery?.stop();
       await watcher?.stop();
       await started.close();

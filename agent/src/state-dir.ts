@@ -18,6 +18,7 @@ import { isErrnoCode, readFileIfExists, writeFileAtomic } from './atomic-file.js
  * - agent-key.jwk        the agent's Ed25519 private key (0600)
  * - coordinator-key.jwk  the pinned coordinator public key
  * - executed-orders.json the orders this host acted on (see executed-orders.ts)
+ * - briefing.json        the latest signed briefing from the coordinator (see fallback/briefing-cache.ts)
  * identity.json is written last: its presence means "enrolled".
  */
 export const StateFiles = {
@@ -25,6 +26,7 @@ export const StateFiles = {
   agentKey: 'agent-key.jwk',
   coordinatorKey: 'coordinator-key.jwk',
   executedOrders: 'executed-orders.json',
+  briefing: 'briefing.json',
 } as const;
 
 export const AgentIdentitySchema = z.object({

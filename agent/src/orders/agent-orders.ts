@@ -32,6 +32,8 @@ export interface AgentOrdersOptions extends OrderSeams {
   readonly send: (message: AgentMessage) => Promise<void>;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** When this machine booted (ms): real shutdown orders issued before then are refused as stale. */
+  readonly bootTime?: number;
 }
 
 export function createShutdownAbility(host: HostConfig, seams: OrderSeams, logger: Logger): ShutdownAbility {
@@ -69,6 +71,7 @@ export function createAgentOrders(options: AgentOrdersOptions): OrderPipeline {
     send: options.send,
     clock: options.clock,
     logger,
+    ...(options.bootTime === undefined ? {} : { bootTime: options.bootTime }),
   });
 }
 

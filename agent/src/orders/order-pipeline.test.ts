@@ -45,7 +45,7 @@ describe('order pipeline', () => {
 
   const store = () => openExecutedOrders(join(dir.path, 'executed.json'), { clock });
 
-  async function agent(host: typeof HOST | undefined, seams: OrderSeams = {}) {
+  async function agent(host: typeof HOST | undefined, seams: OrderSeams = {}, bootTime?: number) {
     const sent = createSentFrames();
     const executed = await store();
     const config = {
@@ -63,9 +63,35 @@ describe('order pipeline', () => {
       send: sent.send,
       clock,
       logger: createMemoryLogger(),
+      ...(bootTime === undefined ? {} : { bootTime }),
     });
     return { sent, executed, orders };
   }
+
+  it('refuses a real shutdown order issued before this machine booted (it was already down), not a drill', async () => {
+    const runs: string[][] = [];
+    const run = async (argv: readonly string[]): Promise<RunResult> => {
+      runs.push([...argv]);
+      return { exitCode: 0, signal: null, output: '', timedOut: false };
+    };
+    // Booted a minute ago; the first order was signed three minutes ago (still unexpired).
+    const bootTime = T0 - 60_000;
+    const { sent, executed, orders } = await agent(HOST, { run }, bootTime);
+    await orders.handleOrder(await signer.sign(shutdownClaims(false), { now: T0 - 180_000 }));
+    expect(sent.frames).toEqual([
+      expect.objectContaining({
+        type: 'ack',
+        status: 'rejected',
+        reason: expect.stringContaining('before this host booted'),
+      }),
+    ]);
+    expect(runs).toEqual([]);
+    expect(executed.size).toBe(0);
+    // An order issued after the boot is carried out as usual.
+    await orders.handleOrder(await signer.sign(shutdownClaims(false), { now: T0 }));
+    await orders.idle();
+    expect(runs).toEqual([['/bin/true']]);
+  });
 
   it('verifies every kind before deciding, and rejects the kinds this agent cannot do, saying why', async () => {
     const { sent, executed, orders } = await agent(undefined);

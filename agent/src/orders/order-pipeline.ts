@@ -30,6 +30,12 @@ export interface OrderPipelineOptions {
   readonly send: (message: AgentMessage) => Promise<void>;
   readonly clock: Clock;
   readonly logger: Logger;
+  /**
+   * When this machine booted (ms). A real shutdown order issued before then is stale: the host was
+   * already off (e.g. it went down by its fallback rule), and obeying it after power returned would
+   * take a freshly restored host down again.
+   */
+  readonly bootTime?: number;
 }
 
 export interface OrderPipeline {
@@ -182,6 +188,17 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     if (order === undefined) return;
     // Answer a copy of an order already recorded at once, even while the first is still being carried out.
     if (executed.has(order.orderId)) return duplicate(order.orderId);
+    const bootTime = options.bootTime;
+    if (
+      bootTime !== undefined &&
+      order.claims.kind === 'shutdown' &&
+      !order.claims.drill &&
+      order.issuedAt + options.clockToleranceMs < bootTime
+    ) {
+      const reason = `issued ${new Date(order.issuedAt).toISOString()}, before this host booted: it was already down`;
+      logger.warn(`order ${shortId(order.orderId)} rejected: ${reason}`, { orderId: order.orderId });
+      return reject(order.orderId, reason);
+    }
     const decision = decide(order);
     if (!decision.ok) {
       logger.warn(`order ${shortId(order.orderId)} rejected: ${decision.reason}`, {

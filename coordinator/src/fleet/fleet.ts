@@ -2,7 +2,8 @@
  * The shell around the pure engine. Every input (a UPS event, an agent connecting or reporting, a
  * timer, an admin's request) goes through one serial queue: decide → in one transaction record the
  * effects and the new engine state → after commit, send the orders and re-arm the single timer.
- * A restarted coordinator loads the stored engine state and carries on from there.
+ * A restarted coordinator loads the stored engine state and carries on from there. Each host agent
+ * also gets a signed briefing (briefings.ts) so that it can protect itself when the coordinator is gone.
  */
 import type { Clock } from '../../../shared/src/clock.js';
 import { ConflictError, ForbiddenError, UnauthorizedError } from '../../../shared/src/errors.js';
@@ -24,8 +25,10 @@ import {
 } from '../db/queries/orders.js';
 import { insertPolicy, latestPolicy } from '../db/queries/policies.js';
 import { addRunEvent, findRunByNumber } from '../db/queries/runs.js';
+import { raiseCounterSetting } from '../db/queries/settings.js';
 import { listUpsStates, recordUpsEvent } from '../db/queries/ups-events.js';
 import type { Hub } from '../ws/hub.js';
+import { BRIEFING_VERSION_SETTING, createBriefings } from './briefings.js';
 import { applyEffect, type Outgoing } from './effects.js';
 import { reportInput, upsInput } from './inputs.js';
 import { createSerialQueue } from './serial-queue.js';
@@ -43,6 +46,13 @@ export interface FleetDeps {
 export async function createFleet(deps: FleetDeps) {
   const { db, hub, clock, logger } = deps;
   const queue = createSerialQueue();
+  const briefings = createBriefings({
+    raiseVersionCeiling: (atLeast) => raiseCounterSetting(db, BRIEFING_VERSION_SETTING, atLeast),
+    hub,
+    clock,
+    logger,
+    signingKey: deps.signingKey,
+  });
   let policy: Policy | undefined;
   let state: EngineState = initialEngineState;
   let timer: NodeJS.Timeout | undefined;
@@ -76,6 +86,7 @@ export async function createFleet(deps: FleetDeps) {
   /** One decision: must run inside the queue. */
   async function step(input: EngineInput): Promise<void> {
     const now = clock.now();
+    const before = state.ups;
     const decision = decide(policy, state, input, now);
     const outgoing: Outgoing[] = [];
     const lines: string[] = [];
@@ -115,6 +126,7 @@ export async function createFleet(deps: FleetDeps) {
         });
     }
     schedule(wake);
+    await briefings.powerChanged(policy, before, state.ups);
   }
 
   const run = <T>(task: () => Promise<T>) => queue.run(task);
@@ -149,6 +161,7 @@ export async function createFleet(deps: FleetDeps) {
         });
         for (const warning of warnings) logger.warn(`policy: ${warning}`);
         await step({ kind: 'tick' });
+        await briefings.policyApplied(parsed, state.ups);
         return { policy: parsed, warnings };
       });
     },
@@ -219,10 +232,11 @@ export async function createFleet(deps: FleetDeps) {
       });
     },
 
-    /** An agent said hello: it counts as connected, and gets every order still owed to it. */
+    /** An agent said hello: it counts as connected, gets its briefing, then every order still owed to it. */
     agentReady(agentId: string, name: string): Promise<void> {
       return run(async () => {
         await step({ kind: 'host-connected', host: name });
+        await briefings.hello(policy, state.ups, agentId, name);
         const now = clock.now();
         const pending = await pendingOrdersFor(db, agentId, new Date(now));
         const sent = pending.filter((order) => hub.send(agentId, { type: 'order', token: order.token }));
@@ -236,7 +250,10 @@ export async function createFleet(deps: FleetDeps) {
     },
 
     agentGone(name: string): Promise<void> {
-      return run(() => step({ kind: 'host-disconnected', host: name }));
+      return run(() => {
+        briefings.gone(name);
+        return step({ kind: 'host-disconnected', host: name });
+      });
     },
 
     agentReport(agentId: string, message: Extract<AgentMessage, { type: 'ack' | 'result' }>): Promise<void> {

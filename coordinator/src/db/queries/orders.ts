@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, inArray, isNull, or, type SQL } from 'drizzle-orm';
 import type { Db } from '../client.js';
-import { orders } from '../schema.js';
+import { orders, runs } from '../schema.js';
 
 export type OrderRow = typeof orders.$inferSelect;
 export type NewOrder = Pick<
@@ -22,9 +22,11 @@ export async function insertOrder(db: Db, order: NewOrder): Promise<OrderRow> {
 }
 
 /**
- * Orders still owed to an agent: not expired, not refused, and with no final outcome. An order the
- * host acknowledged but whose result never came (the host went down mid-way) is owed too: the agent
- * recognises it as a duplicate, which is how a rebooted host proves it will not run it twice.
+ * Orders still owed to an agent: of the run still in progress, not expired, not refused, and with no
+ * final outcome. An order the host acknowledged but whose result never came (the host went down
+ * mid-way) is owed too: the agent recognises it as a duplicate, which is how a rebooted host proves
+ * it will not run it twice. Once its run has ended, an order is owed to nobody: a host that boots
+ * after the outage never hears of it again.
  */
 export function pendingOrdersFor(db: Db, agentId: string, now: Date): Promise<OrderRow[]> {
   return db
@@ -33,6 +35,7 @@ export function pendingOrdersFor(db: Db, agentId: string, now: Date): Promise<Or
     .where(
       and(
         eq(orders.agentId, agentId),
+        inArray(orders.runId, db.select({ id: runs.id }).from(runs).where(eq(runs.state, 'active'))),
         gt(orders.expiresAt, now),
         or(isNull(orders.ackStatus), eq(orders.ackStatus, 'accepted')),
         or(isNull(orders.outcome), eq(orders.outcome, 'started')),
