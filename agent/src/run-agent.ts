@@ -5,10 +5,12 @@ import { assertNever } from '../../shared/src/assert-never.js';
 import type { BackoffOptions } from '../../shared/src/backoff.js';
 import { type Clock, systemClock } from '../../shared/src/clock.js';
 import { formatDuration } from '../../shared/src/duration.js';
-import { AppError } from '../../shared/src/errors.js';
+import { AppError, errorMessage } from '../../shared/src/errors.js';
 import type { Logger } from '../../shared/src/logger.js';
 import { type CoordinatorMessage, PROTOCOL_VERSION } from '../../shared/src/protocol.js';
-import { signUpsEvent } from '../../shared/src/tokens.js';
+import { importPublicKey, keyId } from '../../shared/src/signing.js';
+import { signUpsEvent, verifyRekey } from '../../shared/src/tokens.js';
+import { writeFileAtomic } from './atomic-file.js';
 import type { AgentConfig } from './config.js';
 import { openExecutedOrders } from './executed-orders.js';
 import { type FailSafe, openFailSafe } from './fallback/fail-safe.js';
@@ -16,6 +18,7 @@ import { createFallbackShutdown } from './fallback/fallback-shutdown.js';
 import { createLink, type Link, toAgentSocketUrl } from './link.js';
 import type { NutSession, NutSessionOptions } from './nut/session.js';
 import { createAgentOrders, createShutdownAbility, describeAbilities } from './orders/agent-orders.js';
+import { createPinnedKeys } from './pinned-key.js';
 import type { RunCommand } from './shutdown-runner.js';
 import { loadEnrollment, statePath } from './state-dir.js';
 import { createEventDelivery, type EventDelivery } from './watcher/delivery.js';
@@ -82,10 +85,13 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     link === undefined ? Promise.reject(new Error('link not started')) : link.send(message);
   // Every agent verifies every order; what it can carry out depends on its config.
   const bootTime = options.bootTime ?? clock.now() - uptime() * 1_000;
+  const pinned = createPinnedKeys(coordinatorKey, clock);
+  const coordinatorKeys = () => pinned.candidates();
   const orders = createAgentOrders({
     config,
     agentId: identity.agentId,
     coordinatorKey,
+    coordinatorKeys,
     executed,
     send,
     clock,
@@ -101,6 +107,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     failSafe = await openFailSafe({
       agentId: identity.agentId,
       coordinatorKey,
+      coordinatorKeys,
       clockToleranceMs: config.clockTolerance,
       file: statePath(stateDir, 'briefing'),
       executed,
@@ -140,6 +147,16 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     });
   }
 
+  let rekeys: Promise<void> = Promise.resolve();
+  /** A rotation statement signed by the pinned key introduces the coordinator's next key: pin it. */
+  const repin = async (token: string): Promise<void> => {
+    const next = await verifyRekey(token, pinned.current, clock.now());
+    if (next === undefined) return; // signed by an older key: already applied
+    await writeFileAtomic(statePath(stateDir, 'coordinatorKey'), `${JSON.stringify(next, null, 2)}\n`, 0o644);
+    pinned.repin(await importPublicKey(next));
+    logger.warn(`the coordinator rotated its key: now trusting ${await keyId(next)}`);
+  };
+
   const onMessage = (message: CoordinatorMessage): void => {
     switch (message.type) {
       case 'welcome': {
@@ -163,11 +180,22 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       }
       case 'order':
         // Never rejects; an order this agent cannot carry out is acknowledged as rejected, with the reason.
-        orders.handleOrder(message.token).catch(() => undefined);
+        // It waits for key rotations received before it, which may be what signed it.
+        rekeys.then(() => orders.handleOrder(message.token)).catch(() => undefined);
         return;
-      case 'briefing':
-        if (failSafe === undefined) logger.debug('briefing ignored: this agent has no host: section');
-        else failSafe.briefing(message.token);
+      case 'briefing': {
+        const safe = failSafe;
+        if (safe === undefined) logger.debug('briefing ignored: this agent has no host: section');
+        else void rekeys.then(() => safe.briefing(message.token));
+        return;
+      }
+      case 'rekey':
+        // One at a time, in order: each statement is checked against the key the previous one pinned.
+        rekeys = rekeys
+          .then(() => repin(message.token))
+          .catch((error: unknown) =>
+            logger.error(`could not apply a coordinator key rotation: ${errorMessage(error)}`),
+          );
         return;
       case 'event-ack':
         delivery?.acked(message.seq, message.duplicate ?? false);

@@ -5,7 +5,7 @@ import { hasApiToken, putApiToken } from './db/queries/api-tokens.js';
 import { getOrInitSetting } from './db/queries/settings.js';
 import { generateSecret, hashSecret } from './secrets.js';
 
-const SIGNING_KEY_SETTING = 'coordinator_signing_key';
+export const SIGNING_KEY_SETTING = 'coordinator_signing_key';
 export const ADMIN_TOKEN_NAME = 'admin';
 
 /** The coordinator's Ed25519 key: made on first start, then always the same one (agents pin it). */

@@ -16,6 +16,7 @@ import { ensureAdminToken, loadOrCreateSigningKey } from './bootstrap.js';
 import type { CoordinatorConfig } from './config.js';
 import { openDatabase } from './db/client.js';
 import { createAgentKeys } from './fleet/agent-keys.js';
+import { createKeyRing } from './fleet/coordinator-key.js';
 import { createFleet } from './fleet/fleet.js';
 import { createApp } from './http/app.js';
 import { startAgentSession } from './ws/agent-session.js';
@@ -41,7 +42,7 @@ export async function startCoordinator(
       kind: database.kind,
       ...(config.database.kind === 'pglite' ? { dataDir: config.database.dataDir } : {}),
     });
-    const signingKey = await loadOrCreateSigningKey(db);
+    const signingKey = await createKeyRing(db, await loadOrCreateSigningKey(db));
     await ensureAdminToken(db, config.adminToken, options.announceAdminToken, logger);
 
     const hub = createHub();
@@ -66,6 +67,7 @@ export async function startCoordinator(
         clock,
         logger,
         heartbeatMs: config.heartbeatMs,
+        keyChain: () => signingKey.chain,
       }).catch((error: unknown) => {
         logger.error('agent session failed', { error: String(error) });
         ws.terminate();

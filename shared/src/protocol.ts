@@ -23,6 +23,8 @@ export const Audience = {
   AgentAuth: 'upsfleet:agent-auth',
   /** Agent → coordinator: a signed UPS event. */
   Event: 'upsfleet:event',
+  /** Coordinator → every agent: a key-rotation statement. */
+  Rekey: 'upsfleet:agents',
 } as const;
 
 /** The issuer of everything the coordinator signs. Orders carry the target agent's id as audience. */
@@ -291,6 +293,18 @@ const ErrorFrameSchema = z.object({
   seq: z.number().int().nonnegative().optional(),
 });
 
+/**
+ * A key-rotation statement: signed by the coordinator's previous key, it introduces the next one.
+ * Agents apply the chain in order from the key they pinned, and re-pin.
+ */
+export const RekeyClaimsSchema = z.object({ kind: z.literal('rekey'), key: Ed25519PublicJwkSchema });
+export type RekeyClaims = z.infer<typeof RekeyClaimsSchema>;
+
+const RekeyFrameSchema = z.object({
+  type: z.literal('rekey'),
+  token: z.string().min(1).max(4096),
+});
+
 /** A signed briefing (claims: `BriefingClaims`, aud = the agent id). */
 const BriefingFrameSchema = z.object({
   type: z.literal('briefing'),
@@ -306,6 +320,7 @@ export const CoordinatorMessageSchema = z.discriminatedUnion('type', [
   EventAckSchema,
   ErrorFrameSchema,
   BriefingFrameSchema,
+  RekeyFrameSchema,
 ]);
 export type CoordinatorMessage = z.infer<typeof CoordinatorMessageSchema>;
 

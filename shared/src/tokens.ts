@@ -12,8 +12,11 @@ import {
   type BriefingClaims,
   BriefingClaimsSchema,
   COORDINATOR_ISSUER,
+  type Ed25519PublicJwk,
   type OrderClaims,
   OrderClaimsSchema,
+  type RekeyClaims,
+  RekeyClaimsSchema,
   type UpsEventClaims,
   UpsEventClaimsSchema,
   type UpsEventInput,
@@ -203,4 +206,46 @@ export async function verifyBriefing(
   if (!claims.success)
     throw new SignatureError('malformed', `briefing claims invalid: ${claims.error.issues[0]?.message}`);
   return { claims: claims.data, issuedAt: verified.issuedAt };
+}
+
+// --- coordinator key rotation ----------------------------------------------------------------------
+
+/** Rotation statements are part of the coordinator's history: an agent offline for a year still follows them. */
+export const REKEY_TTL_MS = 10 * 365 * 24 * 3_600_000;
+
+export function signRekey(
+  previous: SigningKeyPair,
+  next: Ed25519PublicJwk,
+  now: number,
+  kid: string,
+): Promise<string> {
+  const claims: RekeyClaims = { kind: 'rekey', key: next };
+  return signToken(previous, claims, {
+    issuer: COORDINATOR_ISSUER,
+    audience: Audience.Rekey,
+    subject: 'rekey',
+    id: `rekey:${kid}`,
+    now,
+    ttlMs: REKEY_TTL_MS,
+  });
+}
+
+/** The next key, if this statement was signed by `pinned`; undefined when it was signed by another key. */
+export async function verifyRekey(
+  token: string,
+  pinned: CryptoKey,
+  now: number,
+): Promise<Ed25519PublicJwk | undefined> {
+  try {
+    const verified = await verifyToken(token, pinned, {
+      issuer: COORDINATOR_ISSUER,
+      audience: Audience.Rekey,
+      now,
+    });
+    const claims = RekeyClaimsSchema.safeParse(verified.claims);
+    return claims.success ? claims.data.key : undefined;
+  } catch (error) {
+    if (error instanceof SignatureError && error.reason === 'bad_signature') return undefined;
+    throw error;
+  }
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ensureAdminToken, loadOrCreateSigningKey } from '../../coordinator/src/bootstrap.js';
 import { openDatabase } from '../../coordinator/src/db/client.js';
 import { createAgentKeys } from '../../coordinator/src/fleet/agent-keys.js';
+import { createKeyRing } from '../../coordinator/src/fleet/coordinator-key.js';
 import { createFleet } from '../../coordinator/src/fleet/fleet.js';
 import { createApp } from '../../coordinator/src/http/app.js';
 import { createHub } from '../../coordinator/src/ws/hub.js';
@@ -40,7 +41,7 @@ export async function createTestCoordinator(options: { adminToken?: string; star
     error: (message, fields) => loggedErrors.push(`${message} ${JSON.stringify(fields ?? {})}`),
   };
   try {
-    const signingKey = await loadOrCreateSigningKey(db);
+    const signingKey = await createKeyRing(db, await loadOrCreateSigningKey(db));
     await ensureAdminToken(db, adminToken, () => {}, logger);
     const hub = createHub();
     const agentKeys = createAgentKeys(db);

@@ -11,6 +11,7 @@ import { SignatureError } from '../../../shared/src/signing.js';
 import { verifyBriefing } from '../../../shared/src/tokens.js';
 import type { ExecutedOrderStore } from '../executed-orders.js';
 import type { LinkState } from '../link.js';
+import { verifyWithAny } from '../pinned-key.js';
 import { loadBriefingCache, saveBriefingCache } from './briefing-cache.js';
 import {
   type CachedBriefing,
@@ -39,6 +40,8 @@ export interface FailSafeOptions {
   readonly agentId: string;
   /** The pinned coordinator public key. */
   readonly coordinatorKey: CryptoKey;
+  /** When given, the keys to try instead (the pinned key, and the previous one just after a rotation). */
+  readonly coordinatorKeys?: () => readonly CryptoKey[];
   readonly clockToleranceMs: number;
   /** Where the latest briefing is kept (the state dir's briefing.json). */
   readonly file: string;
@@ -70,11 +73,13 @@ export async function openFailSafe(options: FailSafeOptions): Promise<FailSafe> 
   const schedule = options.schedule ?? realSchedule;
   const verify = async (token: string) =>
     (
-      await verifyBriefing(token, options.coordinatorKey, {
-        agentId: options.agentId,
-        now: clock.now(),
-        clockToleranceMs: options.clockToleranceMs,
-      })
+      await verifyWithAny(options.coordinatorKeys?.() ?? [options.coordinatorKey], (key) =>
+        verifyBriefing(token, key, {
+          agentId: options.agentId,
+          now: clock.now(),
+          clockToleranceMs: options.clockToleranceMs,
+        }),
+      )
     ).claims;
   const loaded = await loadBriefingCache(options.file, { verify, bootTime: options.bootTime, logger });
   let floor = loaded.floor;

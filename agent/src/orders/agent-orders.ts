@@ -28,6 +28,7 @@ export interface AgentOrdersOptions extends OrderSeams {
   readonly config: Pick<AgentConfig, 'host' | 'wake' | 'ups' | 'clockTolerance'>;
   readonly agentId: string;
   readonly coordinatorKey: CryptoKey;
+  readonly coordinatorKeys?: () => readonly CryptoKey[];
   readonly executed: ExecutedOrderStore;
   readonly send: (message: AgentMessage) => Promise<void>;
   readonly clock: Clock;
@@ -65,6 +66,7 @@ export function createAgentOrders(options: AgentOrdersOptions): OrderPipeline {
   return createOrderPipeline({
     agentId: options.agentId,
     coordinatorKey: options.coordinatorKey,
+    ...(options.coordinatorKeys === undefined ? {} : { coordinatorKeys: options.coordinatorKeys }),
     clockToleranceMs: config.clockTolerance,
     executed: options.executed,
     decide,

@@ -7,6 +7,7 @@ import { SignatureError } from '../../../shared/src/signing.js';
 import { type VerifiedOrder, verifyOrder } from '../../../shared/src/tokens.js';
 import type { ExecutedOrderStore } from '../executed-orders.js';
 import { peekOrderId, shortId } from '../order-id.js';
+import { verifyWithAny } from '../pinned-key.js';
 import type { OrderDecision, OrderPlan, OrderReport, ProgressFields, ResultFields } from './order-plan.js';
 
 /** The longest an order waits for its "accepted" ack to be written before it is carried out. */
@@ -22,6 +23,8 @@ export interface OrderPipelineOptions {
   readonly agentId: string;
   /** The pinned coordinator public key. */
   readonly coordinatorKey: CryptoKey;
+  /** When given, the keys to try instead (the pinned key, and the previous one just after a rotation). */
+  readonly coordinatorKeys?: () => readonly CryptoKey[];
   /** ms */
   readonly clockToleranceMs: number;
   readonly executed: ExecutedOrderStore;
@@ -105,11 +108,13 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
 
   const verify = async (token: string): Promise<VerifiedOrder | undefined> => {
     try {
-      return await verifyOrder(token, options.coordinatorKey, {
-        agentId: options.agentId,
-        now: options.clock.now(),
-        clockToleranceMs: options.clockToleranceMs,
-      });
+      return await verifyWithAny(options.coordinatorKeys?.() ?? [options.coordinatorKey], (key) =>
+        verifyOrder(token, key, {
+          agentId: options.agentId,
+          now: options.clock.now(),
+          clockToleranceMs: options.clockToleranceMs,
+        }),
+      );
     } catch (error) {
       const reason = error instanceof SignatureError ? error.reason : 'malformed';
       const orderId = peekOrderId(token);

@@ -28,6 +28,8 @@ export interface SessionDeps {
   readonly logger: Logger;
   /** A ping every interval; no pong by the next one terminates the connection. */
   readonly heartbeatMs: number;
+  /** The coordinator's key-rotation statements, oldest first (sent on hello, before anything signed). */
+  readonly keyChain?: () => readonly string[];
 }
 
 /** One authenticated agent connection: parse each frame, dispatch it, keep the link alive. */
@@ -134,6 +136,8 @@ export function startAgentSession(ws: WebSocket, agentId: string, deps: SessionD
         }
         greeted = true;
         log('info', 'hello', { version: message.version, roles: message.roles.join(',') });
+        // Rotation statements first: the agent re-pins before it sees anything signed by a newer key.
+        for (const token of deps.keyChain?.() ?? []) send({ type: 'rekey', token });
         await deps.fleet.agentReady(agentId, agentName);
         return;
       case 'event': {

@@ -29,6 +29,11 @@ export function createHub() {
       connection.send(encodeMessage(message));
       return true;
     },
+    /** Sends to every connected agent. */
+    broadcast(message: CoordinatorMessage): void {
+      const text = encodeMessage(message);
+      for (const connection of connections.values()) connection.send(text);
+    },
     isConnected(agentId: string): boolean {
       return connections.has(agentId);
     },

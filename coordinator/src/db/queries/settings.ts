@@ -33,3 +33,11 @@ export async function raiseCounterSetting(db: Db, key: string, atLeast: number):
   if (typeof stored !== 'number') throw new Error(`setting ${key} does not hold a number`);
   return stored;
 }
+
+/** Stores `value` under `key`, replacing what was there. */
+export async function putSetting(db: Db, key: string, value: unknown): Promise<void> {
+  await db
+    .insert(settings)
+    .values({ key, value })
+    .onConflictDoUpdate({ target: settings.key, set: { value, updatedAt: sql`now()` } });
+}

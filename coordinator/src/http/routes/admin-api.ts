@@ -16,6 +16,7 @@ import { latestPolicy } from '../../db/queries/policies.js';
 import { findRun, findRunByNumber, listRunEvents, listRuns } from '../../db/queries/runs.js';
 import { listUpsEvents, listUpsStates } from '../../db/queries/ups-events.js';
 import type { AgentKeys } from '../../fleet/agent-keys.js';
+import { type KeyRing, rotateCoordinatorKey } from '../../fleet/coordinator-key.js';
 import { createEnrollment } from '../../fleet/enrollment.js';
 import type { Fleet } from '../../fleet/fleet.js';
 import type { Hub } from '../../ws/hub.js';
@@ -77,6 +78,7 @@ function publicOrder(order: OrderRow) {
 
 /** `/api/v1`: the admin API (bearer token with scopes). */
 export function adminApiRoutes(deps: {
+  signingKey: KeyRing;
   db: Db;
   clock: Clock;
   fleet: Fleet;
@@ -109,6 +111,16 @@ export function adminApiRoutes(deps: {
           connected: deps.hub.isConnected(agent.id),
         })),
       });
+    })
+    .post('/coordinator/key/rotate', requireToken(db, 'admin'), async (c) => {
+      const rotated = await rotateCoordinatorKey({
+        db,
+        ring: deps.signingKey,
+        hub: deps.hub,
+        clock: deps.clock,
+        logger: deps.logger,
+      });
+      return c.json({ ...rotated, publicKey: deps.signingKey.publicJwk });
     })
     .post('/hosts/:name/revoke', write, async (c) => {
       const name = c.req.param('name');
