@@ -513,3 +513,24 @@ describe('signed UPS events (HTTP push)', () => {
     expect((await t.list('/api/v1/ups')).find((u) => u.ups === 'ups-a')).toMatchObject({ power: 'online' });
   });
 });
+
+// Last in the file: the drill started here stays active (its host never answers).
+describe('drills and manual stages', () => {
+  it('a drill starts (202), a second one is refused while it runs (409), and a manual fire during it is refused (409)', async () => {
+    await expectJson(
+      await t.admin('PUT', '/api/v1/policy', {
+        ups: [{ name: 'ups-d', watcher: 'nas-d' }],
+        hosts: [{ name: 'web-d', ups: ['ups-d'] }],
+        stages: [{ name: 'maint', hosts: ['web-d'], trigger: { manual: true } }],
+      }),
+      200,
+    );
+    await t.enroll('web-d');
+    const drill = await t.admin('POST', '/api/v1/drills', {});
+    expect(drill.status).toBe(202);
+    await expectProblem(await t.admin('POST', '/api/v1/drills', {}), 409);
+    const fire = await expectProblem(await t.admin('POST', '/api/v1/stages/maint/fire', {}), 409);
+    expect(fire.detail).toMatch(/a drill is in progress/);
+    await expectProblem(await t.admin('POST', '/api/v1/stages/nothing/fire', {}), 409);
+  });
+});

@@ -209,5 +209,5 @@ describeUpsd('staged shutdown end to end', () => {
       .map((line) => Number(line.split(' ')[1]));
     expect((times[0] ?? 0) - onBatteryAt).toBeGreaterThanOrEqual(2_000);
     expect((times[1] ?? 0) - onBatteryAt).toBeGreaterThanOrEqual(4_000);
-  });
+  }, 90_000);
 });

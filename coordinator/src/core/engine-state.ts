@@ -44,6 +44,8 @@ export interface RunStage {
   readonly forced?: boolean;
   /** Fired by an admin (or pulled forward by such a stage): its hosts go down whatever the power says. */
   readonly manual?: boolean;
+  /** Pulled forward: the hosts endangered at that moment, ordered without this stage's own trigger. */
+  readonly forcedHosts?: readonly string[];
   readonly firedAt?: number;
   readonly completedAt?: number;
   /** The prerequisites it waited for (set once, when it started waiting). */
@@ -78,6 +80,8 @@ export interface EngineState {
   readonly connected: Readonly<Record<string, boolean>>;
   readonly run: RunState | undefined;
   readonly nextRunNumber: number;
+  /** Until then no stage fires (set after a coordinator restart, so that stale state settles first). */
+  readonly holdUntil?: number;
 }
 
 export const initialEngineState: EngineState = { ups: {}, connected: {}, run: undefined, nextRunNumber: 1 };

@@ -645,7 +645,8 @@ describe('dependencies wait for confirmation or grace', () => {
   describe.each([
     ['started', true],
     ['succeeded', true],
-    ['duplicate', true],
+    // A duplicate says nothing about how far the host got (it may still be in its hooks).
+    ['duplicate', false],
     ['accepted', false],
     ['failed', false],
     ['rejected', false],
@@ -1573,5 +1574,55 @@ describe('purity and persistence', () => {
       ),
     ]);
     expect(only(restarted.log, 'order')).toHaveLength(1);
+  });
+});
+
+describe('a stage pulled forward by a later one', () => {
+  it('orders only the hosts endangered at that moment; one whose UPS fails later waits for its own trigger', () => {
+    const policy = fleet({
+      ups: [
+        { name: 'ups-a', watcher: 'nas' },
+        { name: 'ups-b', watcher: 'pi' },
+      ],
+      hosts: [
+        { name: 'web1', ups: ['ups-a'] },
+        { name: 'web2', ups: ['ups-b'] },
+        { name: 'db1', ups: ['ups-a'] },
+      ],
+      stages: [
+        { name: 'apps', hosts: ['web1', 'web2'], trigger: { onBattery: '5m' } },
+        { name: 'db', hosts: ['db1'], after: ['apps'], trigger: { onBattery: '30s' } },
+      ],
+    });
+    let state = decide(policy, initialEngineState, ups('ups-a', 'OB', t(0)), t(0)).state;
+    const pulled = decide(policy, state, tick, t(31));
+    state = pulled.state;
+    expect(pulled.effects).toContainEqual(
+      expect.objectContaining({ kind: 'order', stage: 'apps', host: 'web1' }),
+    );
+    // Ten minutes later ups-b blips onto battery: web2's own trigger (5 min on battery) does not hold.
+    const blip = decide(policy, state, ups('ups-b', 'OB', t(600)), t(600));
+    expect(blip.effects).not.toContainEqual(expect.objectContaining({ kind: 'order', host: 'web2' }));
+    // (db fires here as it should: web1's grace expired, so apps is complete.)
+    expect(blip.effects).toContainEqual(expect.objectContaining({ kind: 'order', stage: 'db', host: 'db1' }));
+  });
+});
+
+describe('after a coordinator restart', () => {
+  it('no stage fires until the settle hold passes; fresh readings in the meantime decide', () => {
+    const policy = fleet({ stages: [{ name: 's', hosts: ['web1'], trigger: { onBattery: '5m' } }] });
+    // On battery since t0 when the coordinator went down; it restarts at t+400 with a hold of 15 s.
+    const before = decide(policy, initialEngineState, ups('ups-a', 'OB', t(0)), t(0)).state;
+    const restarted: EngineState = { ...before, connected: {}, holdUntil: t(415) };
+    const replayed = decide(policy, restarted, ups('ups-a', 'OB', t(400)), t(400));
+    expect(replayed.effects.filter((e) => e.kind === 'order' || e.kind === 'stage-fired')).toEqual([]);
+    expect(replayed.effects).toContainEqual({ kind: 'wake-at', at: t(415) });
+    // Power had come back while the coordinator was down: the queued OL reading arrives in time.
+    const back = decide(policy, replayed.state, ups('ups-a', 'OL', t(403)), t(403));
+    expect(back.effects).toContainEqual(expect.objectContaining({ kind: 'run-restoring' }));
+    expect(back.effects.filter((e) => e.kind === 'order')).toEqual([]);
+    // Had it still been on battery, the stage fires once the hold is over.
+    const still = decide(policy, replayed.state, tick, t(415));
+    expect(still.effects).toContainEqual(expect.objectContaining({ kind: 'order', host: 'web1' }));
   });
 });

@@ -153,14 +153,15 @@ function applyInput(state: Draft<EngineState>, input: EngineInput, now: number, 
         pass.effects.push({ kind: 'host-down', run: run.number, host: input.host, how: 'drill' });
         return;
       }
+      // A duplicate only says the host had this order already, not how far it got: no progress.
       const status =
-        input.report === 'accepted'
+        input.report === 'accepted' || input.report === 'duplicate'
           ? 'accepted'
           : input.report === 'rejected'
             ? 'refused'
             : input.report === 'failed'
               ? 'failed'
-              : 'started'; // started, succeeded, or a duplicate: it already acted on this order
+              : 'started'; // started or succeeded
       run.hosts[input.host] = {
         ...entry,
         status: entry.status === 'started' && status === 'accepted' ? 'started' : status,
@@ -245,6 +246,10 @@ function evaluate(policy: Policy | undefined, state: Draft<EngineState>, now: nu
       cancelPendingStages(policy, run, 'power restored', pass);
       pass.effects.push({ kind: 'run-restoring', run: run.number, reason: 'power restored' });
     } else {
+      if (state.holdUntil !== undefined && now < state.holdUntil) {
+        pass.wakes.push(state.holdUntil);
+        return;
+      }
       evaluateStages(policy, state, run, now, pass);
       if (run.kind === 'outage') evaluatePowerOff(policy, state, run, pass);
       if (run.kind === 'drill' && allStagesComplete(policy, run)) endRun(state, run, 'drill-complete', pass);

@@ -194,6 +194,17 @@ describe('parsePolicy: warnings (accepted)', () => {
     expect(policy.stages[0]?.hosts).toEqual(['web1']);
     expect(policy.restore.wake).toEqual([]);
   });
+
+  it('a UPS power-off whose watcher is one of the hosts it feeds (it would be down before the order comes)', () => {
+    const policy = parsePolicy({
+      ups: [{ name: 'nas-ups', watcher: 'nas', powerOff: 'shutdown.return' }],
+      hosts: [{ name: 'nas', ups: ['nas-ups'] }],
+      stages: [{ name: 'storage', hosts: ['nas'], trigger: { lowBattery: true } }],
+    });
+    expect(policy.warnings).toEqual([
+      expect.stringMatching(/^ups "nas-ups": its watcher "nas" is also a host it feeds/),
+    ]);
+  });
 });
 
 describe('parsePolicy: every error, with its field path', () => {

@@ -152,6 +152,16 @@ function referenceChecks(document: unknown): {
   });
   const cycle = findCycle(stages.map((s) => ({ name: String(s.name), after: stringsOf(s.after) })));
   if (cycle && cycle.length > 2) errors.push(`stages: dependency cycle ${cycle.join(' → ')}`);
+  for (const entry of ups) {
+    if (typeof entry.powerOff !== 'string' || typeof entry.watcher !== 'string') continue;
+    const watcherHost = hosts.find((h) => h.name === entry.watcher);
+    if (watcherHost !== undefined && stringsOf(watcherHost.ups).includes(String(entry.name))) {
+      warnings.push(
+        `ups "${String(entry.name)}": its watcher "${entry.watcher}" is also a host it feeds; the power-off is sent once ` +
+          'every host it feeds is down, so the watcher would be gone by then — let another agent watch this UPS',
+      );
+    }
+  }
   const restore =
     typeof doc.restore === 'object' && doc.restore !== null ? (doc.restore as Record<string, unknown>) : {};
   const wake = resolveHosts(stringsOf(restore.wake), hosts, 'restore.wake', errors, warnings);

@@ -147,7 +147,21 @@ export function evaluateStages(
           }
           continue;
         }
-        setStage(run, stage.name, { ...current, status: 'fired', firedAt: now });
+        // Pulled forward by a later stage: only the hosts endangered right now go down with it;
+        // a host whose power fails later must meet this stage's own trigger.
+        const forcedHosts =
+          current.forced === true && current.manual !== true && !drill
+            ? stage.hosts.filter((host) => {
+                const entry = policy.hosts.get(host);
+                return entry !== undefined && threatened(entry, ups);
+              })
+            : undefined;
+        setStage(run, stage.name, {
+          ...current,
+          status: 'fired',
+          firedAt: now,
+          ...(forcedHosts === undefined ? {} : { forcedHosts }),
+        });
         pass.effects.push({
           kind: 'stage-fired',
           run: run.number,
@@ -169,7 +183,8 @@ export function evaluateStages(
           // An admin's manual stage (and what it pulls forward) goes down whatever the power says.
           fired.manual === true ||
           (threatened(entry, ups) &&
-            (fired.forced === true || triggerReason(stage.trigger, entry, ups, now) !== undefined))
+            (fired.forcedHosts?.includes(host) === true ||
+              triggerReason(stage.trigger, entry, ups, now) !== undefined))
         ) {
           order(run, stage, host, now, false, pass);
           if (fired.status === 'complete') setStage(run, stage.name, { ...fired, status: 'fired' });

@@ -168,7 +168,7 @@ export async function applyEffect(ctx: EffectContext, effect: RunEffect): Promis
       await issue(
         ctx,
         runId,
-        { agentName: wake.via, host: effect.host, stage: 'wake', drill: false },
+        { agentName: wake.via, host: effect.host, stage: `wake:${effect.host}`, drill: false },
         {
           kind: 'wake',
           runId,
@@ -187,7 +187,7 @@ export async function applyEffect(ctx: EffectContext, effect: RunEffect): Promis
       await issue(
         ctx,
         runId,
-        { agentName: ups.watcher, host: effect.ups, stage: 'power-off', drill: false },
+        { agentName: ups.watcher, host: effect.ups, stage: `power-off:${effect.ups}`, drill: false },
         {
           kind: 'ups-power-off',
           runId,

@@ -33,6 +33,12 @@ import { applyEffect, type Outgoing } from './effects.js';
 import { reportInput, upsInput } from './inputs.js';
 import { createSerialQueue } from './serial-queue.js';
 
+/** After a restart with a run in progress, stages wait this long for fresh readings before firing. */
+export const RESUME_SETTLE_MS = 15_000;
+
+/** After a failed timer tick (e.g. the database restarting), the engine is woken again this soon. */
+const TICK_RETRY_MS = 5_000;
+
 export interface FleetDeps {
   readonly db: Db;
   readonly hub: Hub;
@@ -63,7 +69,13 @@ export async function createFleet(deps: FleetDeps) {
   const saved = (await loadEngineState(db)) as EngineState | undefined;
   if (saved !== undefined) {
     // Connections do not survive a restart; agents reconnect and say hello again.
-    state = { ...saved, connected: {} };
+    // After a restart, stages wait a moment for fresh readings (the watcher's queued backlog, agents
+    // reconnecting) rather than fire on what was true before the coordinator went down.
+    state = {
+      ...saved,
+      connected: {},
+      ...(saved.run === undefined ? {} : { holdUntil: clock.now() + RESUME_SETTLE_MS }),
+    };
     if (state.run !== undefined)
       logger.info('resuming the active run from the database', { run: state.run.number });
   }
@@ -77,7 +89,11 @@ export async function createFleet(deps: FleetDeps) {
         timer = undefined;
         queue
           .run(() => step({ kind: 'tick' }))
-          .catch((error: unknown) => logger.error('engine tick failed', { error: String(error) }));
+          .catch((error: unknown) => {
+            // Deadlines (grace, delays, the dead-UPS rule) must not wait for the next input: retry.
+            logger.error('engine tick failed: retrying in 5 s', { error: String(error) });
+            schedule(clock.now() + TICK_RETRY_MS);
+          });
       },
       Math.max(0, at - clock.now()),
     );
@@ -329,6 +345,13 @@ export async function createFleet(deps: FleetDeps) {
       return run(async () => {
         if (policy?.stages.some((s) => s.name === stage) !== true)
           throw new ConflictError(`no stage "${stage}" in the policy`);
+        if (state.run?.kind === 'drill')
+          throw new ConflictError('a drill is in progress: fire the stage after it ends');
+        if (state.run?.phase === 'restoring') {
+          throw new ConflictError(
+            'power is back and the run is restoring: a stage fired now would be ignored',
+          );
+        }
         await step({ kind: 'manual', stage });
       });
     },
@@ -351,17 +374,17 @@ export async function createFleet(deps: FleetDeps) {
       return run(async () => {
         for (const row of await listUpsStates(db)) {
           if (policy?.ups.has(row.ups) !== true) continue;
-          await step(
-            upsInput(
-              {
-                status: row.status,
-                vars: row.vars as Record<string, string>,
-                dead: row.dead,
-                observedAt: row.observedAt.getTime(),
-              },
-              row.ups,
-            ),
+          const input = upsInput(
+            {
+              status: row.status,
+              vars: row.vars as Record<string, string>,
+              dead: row.dead,
+              observedAt: row.observedAt.getTime(),
+            },
+            row.ups,
           );
+          // The coordinator's clock, as for live events: never the watcher's.
+          await step({ ...input, at: clock.now() });
         }
         await step({ kind: 'tick' });
       });

@@ -35,7 +35,22 @@ export function pendingOrdersFor(db: Db, agentId: string, now: Date): Promise<Or
     .where(
       and(
         eq(orders.agentId, agentId),
-        inArray(orders.runId, db.select({ id: runs.id }).from(runs).where(eq(runs.state, 'active'))),
+        // Shutdown and UPS power-off orders are owed only while the run is still in its active phase:
+        // once power is back (restoring), one delivered late would take a restored host (or the UPS)
+        // down. Wake orders belong to the restore itself.
+        or(
+          inArray(
+            orders.runId,
+            db
+              .select({ id: runs.id })
+              .from(runs)
+              .where(and(eq(runs.state, 'active'), eq(runs.phase, 'active'))),
+          ),
+          and(
+            eq(orders.kind, 'wake'),
+            inArray(orders.runId, db.select({ id: runs.id }).from(runs).where(eq(runs.state, 'active'))),
+          ),
+        ),
         gt(orders.expiresAt, now),
         or(isNull(orders.ackStatus), eq(orders.ackStatus, 'accepted')),
         or(isNull(orders.outcome), eq(orders.outcome, 'started')),
