@@ -125,6 +125,21 @@ describe('parseAgentConfig', () => {
     expect(error).toContain('ups.2.name:');
   });
 
+  it('caps the snapshot intervals, so the coordinator never takes a UPS on battery for dead', () => {
+    const ups = (intervals: string[]) =>
+      ['coordinator: http://127.0.0.1:8080', 'stateDir: s', 'ups:', '  - id: nas-ups', '    upsd: nas']
+        .concat(intervals.map((line) => `    ${line}`))
+        .join('\n');
+    const limits = parseAgentConfig(ups(['alertSnapshotInterval: 20s', 'snapshotInterval: 10m']), 'a.yaml');
+    expect(limits.ups[0]).toMatchObject({ alertSnapshotInterval: 20_000, snapshotInterval: 600_000 });
+
+    const error = configError(ups(['alertSnapshotInterval: 21s', 'snapshotInterval: 11m']));
+    expect(error.details?.problems).toEqual([
+      "ups.0.snapshotInterval: must be at most 10m: longer, and the coordinator's view of a UPS on mains goes stale",
+      'ups.0.alertSnapshotInterval: must be at most 20s: the coordinator counts a UPS silent for 60 s on battery as dead',
+    ]);
+  });
+
   it('lists every bad key with its path in one config error', () => {
     const error = configError(
       [

@@ -35,6 +35,11 @@ const HostSchema = z.strictObject({
 
 const DEFAULT_CLOCK_TOLERANCE = parseDuration('30s');
 
+/** ms; see `alertSnapshotInterval` below. */
+const MAX_ALERT_SNAPSHOT_INTERVAL = parseDuration('20s');
+/** ms */
+const MAX_SNAPSHOT_INTERVAL = parseDuration('10m');
+
 const UpsSchema = z.strictObject({
   /** The UPS's name in the fleet policy. */
   id: NameSchema,
@@ -48,8 +53,18 @@ const UpsSchema = z.strictObject({
   /** upsmon's DEADTIME: a UPS last seen on battery and silent this long counts as critical. */
   deadTime: Duration.default(parseDuration('15s')),
   /** How often a snapshot is sent while on mains / while on battery. */
-  snapshotInterval: Duration.default(parseDuration('60s')),
-  alertSnapshotInterval: Duration.default(parseDuration('5s')),
+  snapshotInterval: Duration.refine(
+    (ms) => ms <= MAX_SNAPSHOT_INTERVAL,
+    "must be at most 10m: longer, and the coordinator's view of a UPS on mains goes stale",
+  ).default(parseDuration('60s')),
+  /**
+   * The coordinator counts a UPS last seen on battery and then silent for its policy's `deadAfter`
+   * (60 s by default) as dead: several snapshots must fit in that time.
+   */
+  alertSnapshotInterval: Duration.refine(
+    (ms) => ms <= MAX_ALERT_SNAPSHOT_INTERVAL,
+    'must be at most 20s: the coordinator counts a UPS silent for 60 s on battery as dead',
+  ).default(parseDuration('5s')),
   /** An upsd account with `instcmds` (e.g. the NAS admin, not the monitoring secondary), for power-off orders. */
   powerOff: z.strictObject({ username: NutName, password: z.string().min(1).max(128) }).optional(),
 });

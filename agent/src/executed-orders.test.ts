@@ -2,7 +2,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createManualClock } from '../../shared/src/clock.js';
-import { DEFAULT_RETENTION_MS, openExecutedOrders } from './executed-orders.js';
+import { DEFAULT_RETENTION_MS, isFinished, openExecutedOrders } from './executed-orders.js';
 import { createTempDir } from './test-support.js';
 
 const T0 = Date.parse('2026-11-23T22:00:00Z');
@@ -27,6 +27,19 @@ describe('executed order store', () => {
     expect(reopened.has('order-1')).toBe(true);
     expect(reopened.get('order-1')).toMatchObject({ at: T0, expiresAt: T0 + 300_000, outcome: 'succeeded' });
     expect((await stat(file)).mode & 0o777).toBe(0o600);
+  });
+
+  it("keeps an order's intermediate `started` across a reopen; only the final outcomes count as finished", async () => {
+    const clock = createManualClock(T0);
+    const store = await openExecutedOrders(file, { clock });
+    await store.record('order-3', { at: T0, expiresAt: T0 + 300_000 });
+    await store.complete('order-3', 'started');
+    expect((await openExecutedOrders(file, { clock })).get('order-3')?.outcome).toBe('started');
+    expect(
+      (['accepted', 'started', 'drill', 'succeeded', 'failed'] as const).filter((outcome) =>
+        isFinished(outcome),
+      ),
+    ).toEqual(['drill', 'succeeded', 'failed']);
   });
 
   it('is on disk as soon as record() resolves', async () => {

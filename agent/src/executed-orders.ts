@@ -7,9 +7,18 @@ import { parseJsonFile } from './state-dir.js';
  * The order ids this host has acted on, persisted so that a replayed order is refused even after a
  * restart. An id is recorded (and fsynced) before the shutdown runs; entries are kept until long
  * after their order expired, then pruned, so the file stays bounded.
+ *
+ * Outcomes: `accepted` (recorded; before hooks may be running), `started` (the shutdown command is
+ * about to run, or running), then a final one. An order left `accepted` or `started` was
+ * interrupted: the agent process died before it finished (left `started`, the shutdown had begun).
  */
-export const ExecutedOutcomeSchema = z.enum(['accepted', 'drill', 'succeeded', 'failed']);
+export const ExecutedOutcomeSchema = z.enum(['accepted', 'started', 'drill', 'succeeded', 'failed']);
 export type ExecutedOutcome = z.infer<typeof ExecutedOutcomeSchema>;
+
+/** Whether an order with this outcome ran to its end (a drill is recorded as done from the start). */
+export function isFinished(outcome: ExecutedOutcome): boolean {
+  return outcome !== 'accepted' && outcome !== 'started';
+}
 
 const EntrySchema = z.object({
   /** When the order was accepted (ms since the epoch). */

@@ -1,6 +1,7 @@
 /**
  * UPS power-off orders against a real upsd + dummy-ups: the agent's order pipeline (real signing,
- * real executed-order store) logs in with the powerOff account and sends the INSTCMD.
+ * real executed-order store) logs in with the powerOff account, reads ups.status and sends the
+ * INSTCMD only while the UPS is on battery.
  * dummy-ups 2.8.0 offers only `load.off` (harmless: the UPS is simulated); any other command, such
  * as `shutdown.return`, gets upsd's real `ERR CMD-NOT-SUPPORTED`.
  */
@@ -29,6 +30,7 @@ describeUpsd('UPS power-off orders on a real upsd', () => {
 
   beforeAll(async () => {
     upsd = await startUpsd();
+    await upsd.setStatus('OB DISCHRG');
     dir = await mkdtemp(join(tmpdir(), 'upsfleet-power-off-'));
     coordinator = (await generateSigningKey()).keyPair;
   });
@@ -78,7 +80,7 @@ describeUpsd('UPS power-off orders on a real upsd', () => {
     expect(await powerOff('load.off', users.admin)).toMatchObject({
       type: 'result',
       outcome: 'succeeded',
-      output: `upsd OK for INSTCMD load.off on ups@127.0.0.1:${upsd.port}`,
+      output: `upsd OK for INSTCMD load.off on ups@127.0.0.1:${upsd.port} (ups.status OB DISCHRG)`,
     });
   });
 
@@ -100,5 +102,17 @@ describeUpsd('UPS power-off orders on a real upsd', () => {
       outcome: 'failed',
       error: 'upsd ERR ACCESS-DENIED for INSTCMD ups load.off',
     });
+  });
+
+  it('refuses once the UPS is back on mains', async () => {
+    await upsd.setStatus('OL');
+    try {
+      expect(await powerOff('load.off', users.admin)).toMatchObject({
+        outcome: 'failed',
+        error: 'power is back (ups.status OL): not powering the UPS off',
+      });
+    } finally {
+      await upsd.setStatus('OB DISCHRG');
+    }
   });
 });

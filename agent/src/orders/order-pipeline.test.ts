@@ -176,7 +176,13 @@ describe('order pipeline', () => {
 
   it('reports a plan that throws as failed, and a decider that throws as a rejection', async () => {
     const plan = (act: () => never): OrderDecision =>
-      accept({ summary: 'test', recordAs: 'accepted', whenUnrecorded: 'proceed', act: async () => act() });
+      accept({
+        summary: 'test',
+        recordAs: 'accepted',
+        whenUnrecorded: 'proceed',
+        whenInterrupted: 'duplicate',
+        act: async () => act(),
+      });
     const thrown = await pipelineWith(() =>
       plan(() => {
         throw new Error('socket exploded');
@@ -199,6 +205,7 @@ describe('order pipeline', () => {
         summary: 'test',
         recordAs: 'accepted',
         whenUnrecorded: 'proceed',
+        whenInterrupted: 'duplicate',
         act: async () => ({
           outcome: 'failed',
           output: `${'x'.repeat(5000)}END`,
@@ -223,6 +230,7 @@ describe('order pipeline', () => {
         summary: 'test',
         recordAs: 'accepted',
         whenUnrecorded: 'proceed',
+        whenInterrupted: 'duplicate',
         act: async (report) => {
           report.progress({
             step: 's'.repeat(80),

@@ -1,11 +1,12 @@
 import type { CryptoKey } from 'jose';
+import { assertNever } from '../../../shared/src/assert-never.js';
 import type { Clock } from '../../../shared/src/clock.js';
 import { errorMessage } from '../../../shared/src/errors.js';
 import type { Logger } from '../../../shared/src/logger.js';
 import type { AgentMessage, OrderClaims } from '../../../shared/src/protocol.js';
 import { SignatureError } from '../../../shared/src/signing.js';
 import { type VerifiedOrder, verifyOrder } from '../../../shared/src/tokens.js';
-import type { ExecutedOrderStore } from '../executed-orders.js';
+import { type ExecutedOrder, type ExecutedOrderStore, isFinished } from '../executed-orders.js';
 import { peekOrderId, shortId } from '../order-id.js';
 import { verifyWithAny } from '../pinned-key.js';
 import type { OrderDecision, OrderPlan, OrderReport, ProgressFields, ResultFields } from './order-plan.js';
@@ -36,9 +37,58 @@ export interface OrderPipelineOptions {
   /**
    * When this machine booted (ms). A real shutdown order issued before then is stale: the host was
    * already off (e.g. it went down by its fallback rule), and obeying it after power returned would
-   * take a freshly restored host down again.
+   * take a freshly restored host down again. The same goes for a UPS power-off order. It also tells
+   * an order interrupted by an agent restart (recorded after the boot: resumed) from one whose
+   * shutdown did happen (recorded before it: a duplicate). Without it, nothing is resumed.
    */
   readonly bootTime?: number;
+}
+
+/** What a copy of an already recorded order gets: carried out again, or answered as a duplicate (and why). */
+type CopyVerdict = { readonly resume: ExecutedOrder } | { readonly duplicate: string };
+
+/**
+ * A recorded order is carried out again only when the agent process died while carrying it out,
+ * before its shutdown command: left `accepted`, recorded after this machine booted (a reboot means
+ * the shutdown did happen), and not expired. The caller has checked that no task of this process
+ * is carrying it out.
+ */
+function judgeCopy(
+  seen: ExecutedOrder,
+  order: VerifiedOrder,
+  context: { readonly bootTime: number | undefined; readonly now: number },
+): CopyVerdict {
+  if (seen.outcome === 'started') {
+    return { duplicate: 'its shutdown command had started before an agent restart: not repeating it' };
+  }
+  if (isFinished(seen.outcome)) return { duplicate: 'already handled' };
+  if (context.bootTime === undefined) return { duplicate: 'never finished, but the boot time is unknown' };
+  if (seen.at <= context.bootTime) {
+    return { duplicate: 'recorded before this machine booted: the shutdown did happen' };
+  }
+  if (order.expiresAt <= context.now) return { duplicate: 'never finished, but the order has expired' };
+  return { resume: seen };
+}
+
+/** Why an order issued before this machine booted must not be obeyed; undefined when it may be. */
+function staleReason(
+  order: VerifiedOrder,
+  bootTime: number | undefined,
+  toleranceMs: number,
+): string | undefined {
+  if (bootTime === undefined || order.issuedAt + toleranceMs >= bootTime) return undefined;
+  const issued = `issued ${new Date(order.issuedAt).toISOString()}, before this host booted`;
+  const { claims } = order;
+  switch (claims.kind) {
+    case 'shutdown':
+      return claims.drill ? undefined : `${issued}: it was already down`;
+    case 'ups-power-off':
+      return `${issued}: it belongs to an outage this host has been down through, and the UPS may be powering restored hosts`;
+    case 'wake':
+      return undefined;
+    default:
+      return assertNever(claims, 'order kind');
+  }
 }
 
 export interface OrderPipeline {
@@ -78,13 +128,17 @@ function progressFrame(orderId: string, fields: ProgressFields): AgentMessage {
 
 /**
  * The one path of every order kind: verify (pinned key, audience, expiry, clock tolerance) → replay
- * check → decide whether this agent can do it → record durably → ack → act → result. Orders of one
+ * check → boot-time check → decide whether this agent can do it → record durably → ack → act →
+ * result. A copy of an order is a duplicate, except a shutdown order whose previous agent process
+ * died before its shutdown command (see judgeCopy): that one is carried out again. Orders of one
  * kind run one after another; a slow shutdown does not hold up a wake or a UPS power-off. The ack
  * and every frame sent while acting are not waited for, so a lost link never holds up the action.
  */
 export function createOrderPipeline(options: OrderPipelineOptions): OrderPipeline {
   const { logger, executed } = options;
   const queues = new Map<OrderClaims['kind'], Promise<void>>();
+  /** The ids queued or being carried out by this process. */
+  const running = new Set<string>();
 
   /** A frame that cannot go out (link down) is logged; it never stops or repeats the action. */
   const trySend = async (message: AgentMessage): Promise<void> => {
@@ -124,9 +178,9 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     }
   };
 
-  const duplicate = async (orderId: string): Promise<void> => {
+  const duplicate = async (orderId: string, why = 'already handled'): Promise<void> => {
     const seen = executed.get(orderId);
-    logger.info(`order ${shortId(orderId)} is a duplicate: already handled, nothing to do`, {
+    logger.info(`order ${shortId(orderId)} is a duplicate (${why}): nothing to do`, {
       orderId,
       outcome: seen?.outcome,
       at: seen === undefined ? undefined : new Date(seen.at).toISOString(),
@@ -155,7 +209,10 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     }
   };
 
-  const complete = async (orderId: string, outcome: 'succeeded' | 'failed' | 'drill'): Promise<void> => {
+  const complete = async (
+    orderId: string,
+    outcome: 'started' | 'succeeded' | 'failed' | 'drill',
+  ): Promise<void> => {
     try {
       await executed.complete(orderId, outcome);
     } catch (error) {
@@ -163,62 +220,104 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     }
   };
 
-  const execute = async (order: VerifiedOrder, plan: OrderPlan): Promise<void> => {
+  /** Records a new order; false when it must not be carried out (a duplicate, or unrecorded and refused). */
+  const admit = async (order: VerifiedOrder, plan: OrderPlan): Promise<boolean> => {
     const { orderId } = order;
-    if (executed.has(orderId)) return duplicate(orderId);
+    if (executed.has(orderId)) {
+      await duplicate(orderId);
+      return false;
+    }
     if (!(await record(order, plan)) && plan.whenUnrecorded === 'refuse') {
       // Held in memory as handled: a copy in this process is a duplicate, not a second chance.
       await complete(orderId, 'failed');
       const reason = `could not record the order durably, and carrying out a ${order.claims.kind} order twice could do harm`;
       logger.error(`order ${shortId(orderId)} rejected: ${reason}`, { orderId });
-      return reject(orderId, reason);
+      await reject(orderId, reason);
+      return false;
     }
     logger.info(`order ${shortId(orderId)} accepted: ${plan.summary}`, { orderId });
+    return true;
+  };
+
+  const logResume = (orderId: string, plan: OrderPlan, seen: ExecutedOrder): void => {
+    logger.warn(
+      `resuming order ${shortId(orderId)} interrupted by an agent restart before its shutdown command ran ` +
+        `(accepted ${new Date(seen.at).toISOString()}, never finished): ${plan.summary}`,
+      { orderId },
+    );
+  };
+
+  const reportFor = (orderId: string): OrderReport => ({
+    result: (fields) => {
+      post(resultFrame(orderId, fields));
+      // Right before the shutdown command runs; the plan waits for it (a local fsync, never the link).
+      return fields.outcome === 'started' ? complete(orderId, 'started') : undefined;
+    },
+    progress: (fields) => post(progressFrame(orderId, fields)),
+  });
+
+  /** Admits a new order (or resumes an interrupted one), acks it, acts, and records and sends the result. */
+  const execute = async (order: VerifiedOrder, plan: OrderPlan, resumed: ExecutedOrder | undefined) => {
+    const { orderId } = order;
+    if (resumed !== undefined) logResume(orderId, plan, resumed);
+    else if (!(await admit(order, plan))) return;
     // Give the ack a moment to reach the wire before acting (a poweroff may take this process down
     // at once), but never let a stuck link hold the shutdown back for more than that moment.
     await Promise.race([trySend({ type: 'ack', orderId, status: 'accepted' }), delay(ACK_FLUSH_WAIT_MS)]);
-    const report: OrderReport = {
-      result: (fields) => post(resultFrame(orderId, fields)),
-      progress: (fields) => post(progressFrame(orderId, fields)),
-    };
     const final = await plan
-      .act(report)
+      .act(reportFor(orderId))
       .catch((error: unknown) => ({ outcome: 'failed' as const, error: errorMessage(error) }));
-    if (final.outcome !== plan.recordAs) await complete(orderId, final.outcome);
+    if (executed.get(orderId)?.outcome !== final.outcome) await complete(orderId, final.outcome);
     await trySend(resultFrame(orderId, final));
   };
 
-  const handle = async (token: string): Promise<void> => {
-    const order = await verify(token);
-    if (order === undefined) return;
-    // Answer a copy of an order already recorded at once, even while the first is still being carried out.
-    if (executed.has(order.orderId)) return duplicate(order.orderId);
-    const bootTime = options.bootTime;
-    if (
-      bootTime !== undefined &&
-      order.claims.kind === 'shutdown' &&
-      !order.claims.drill &&
-      order.issuedAt + options.clockToleranceMs < bootTime
-    ) {
-      const reason = `issued ${new Date(order.issuedAt).toISOString()}, before this host booted: it was already down`;
-      logger.warn(`order ${shortId(order.orderId)} rejected: ${reason}`, { orderId: order.orderId });
-      return reject(order.orderId, reason);
-    }
-    const decision = decide(order);
-    if (!decision.ok) {
-      logger.warn(`order ${shortId(order.orderId)} rejected: ${decision.reason}`, {
-        orderId: order.orderId,
-        kind: order.claims.kind,
-      });
-      return reject(order.orderId, decision.reason);
-    }
+  /** Orders of one kind run one after another; the id counts as running from now until it is done. */
+  const enqueue = (order: VerifiedOrder, plan: OrderPlan, resumed: ExecutedOrder | undefined) => {
+    const { orderId } = order;
     const kind = order.claims.kind;
-    const task = (queues.get(kind) ?? Promise.resolve()).then(() => execute(order, decision.plan));
+    running.add(orderId);
+    const task = (queues.get(kind) ?? Promise.resolve())
+      .then(() => execute(order, plan, resumed))
+      .finally(() => running.delete(orderId));
     queues.set(
       kind,
       task.catch(() => undefined),
     );
     return task;
+  };
+
+  const judge = (order: VerifiedOrder): CopyVerdict | undefined => {
+    if (running.has(order.orderId)) return { duplicate: 'it is being carried out now' };
+    const seen = executed.get(order.orderId);
+    if (seen === undefined) return undefined;
+    return judgeCopy(seen, order, { bootTime: options.bootTime, now: options.clock.now() });
+  };
+
+  /** Everything from the copy check to the queue is synchronous: two copies cannot both get through. */
+  const handle = async (token: string): Promise<void> => {
+    const order = await verify(token);
+    if (order === undefined) return;
+    const { orderId } = order;
+    // Answer a copy at once, even while the first is still being carried out.
+    const copy = judge(order);
+    if (copy !== undefined && 'duplicate' in copy) return duplicate(orderId, copy.duplicate);
+    const stale = staleReason(order, options.bootTime, options.clockToleranceMs);
+    if (stale !== undefined) {
+      logger.warn(`order ${shortId(orderId)} rejected: ${stale}`, { orderId });
+      return reject(orderId, stale);
+    }
+    const decision = decide(order);
+    if (!decision.ok) {
+      logger.warn(`order ${shortId(orderId)} rejected: ${decision.reason}`, {
+        orderId,
+        kind: order.claims.kind,
+      });
+      return reject(orderId, decision.reason);
+    }
+    if (copy !== undefined && decision.plan.whenInterrupted !== 'resume') {
+      return duplicate(orderId, `never finished, but a ${order.claims.kind} order is not carried out twice`);
+    }
+    return enqueue(order, decision.plan, copy?.resume);
   };
 
   return {

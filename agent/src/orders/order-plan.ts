@@ -21,12 +21,16 @@ export type ResultFields = Omit<Extract<AgentMessage, { type: 'result' }>, 'type
 export type ProgressFields = Omit<Extract<AgentMessage, { type: 'progress' }>, 'type' | 'orderId'>;
 
 /**
- * How a plan reports while it acts. Both only hand a frame to the link and return at once: a
+ * How a plan reports while it acts. Both hand a frame to the link without waiting for it: a
  * coordinator that cannot be reached never delays or stops the action (the frame is logged as lost).
  */
 export interface OrderReport {
-  /** An intermediate result, such as `started`. */
-  result(fields: ResultFields): void;
+  /**
+   * An intermediate result, such as `started`. The pipeline records `started` in the executed-order
+   * store (fsynced) and resolves after that, so that a restart from then on never repeats the
+   * shutdown command; a plan awaits it right before running that command. Never rejects.
+   */
+  result(fields: ResultFields): Promise<void> | void;
   /** A step of the order: each before hook, then the shutdown command. */
   progress(fields: ProgressFields): void;
 }
@@ -44,6 +48,12 @@ export interface OrderPlan {
    * which is better than not acting) or `refuse` (acting twice would do harm).
    */
   readonly whenUnrecorded: 'proceed' | 'refuse';
+  /**
+   * A copy of the order arrives after this agent's process died while carrying it out (recorded
+   * `accepted` in this boot, not expired, not running now): `resume` carries the whole plan out
+   * again; `duplicate` answers it as already handled (acting twice could do harm).
+   */
+  readonly whenInterrupted: 'resume' | 'duplicate';
   /** Carries the order out, reporting steps and intermediate results on the way. Never rejects. */
   act(report: OrderReport): Promise<FinalResult>;
 }

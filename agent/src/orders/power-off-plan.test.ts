@@ -16,14 +16,17 @@ import {
   powerOffClaims,
 } from './order-test-support.js';
 
-/** upsd that accepts any credentials and answers INSTCMD with `instcmdReply`. */
+/** upsd that accepts any credentials, reports `ups.status` as `status` and answers INSTCMD with `instcmdReply`. */
 const scripted =
-  (instcmdReply: string): Responder =>
+  (instcmdReply: string, status = 'OB DISCHRG'): Responder =>
   (line, connection) => {
     if (line.startsWith('USERNAME ') || line.startsWith('PASSWORD ')) connection.write('OK\n');
+    else if (line === 'GET VAR ups ups.status') connection.write(`VAR ups ups.status "${status}"\n`);
     else if (line.startsWith('INSTCMD ')) connection.write(instcmdReply);
     else connection.write('ERR UNKNOWN-COMMAND\n');
   };
+
+const LOGIN_AND_STATUS = ['USERNAME "admin"', 'PASSWORD "admin-s3cret"', 'GET VAR ups ups.status'];
 
 function upsEntry(upsd: { host: string; port: number }, extra: Partial<UpsWatchConfig> = {}): UpsWatchConfig {
   return {
@@ -57,7 +60,11 @@ describe('UPS power-off orders', () => {
     await dir.remove();
   });
 
-  async function setup(ups: UpsWatchConfig[], storeFile = join(dir.path, 'executed.json')) {
+  async function setup(
+    ups: UpsWatchConfig[],
+    storeFile = join(dir.path, 'executed.json'),
+    bootTime: number | undefined = undefined,
+  ) {
     const sent = createSentFrames();
     const logger = createMemoryLogger();
     const executed = await openExecutedOrders(storeFile, { clock });
@@ -70,6 +77,7 @@ describe('UPS power-off orders', () => {
       clock,
       logger,
       nutTimeoutMs: 5_000,
+      ...(bootTime === undefined ? {} : { bootTime }),
     });
     return { sent, logger, executed, orders };
   }
@@ -79,15 +87,11 @@ describe('UPS power-off orders', () => {
     const { sent, executed, orders, logger } = await setup([upsEntry(upsd)]);
     const id = randomId();
     await orders.handleOrder(await signer.sign(powerOffClaims('nas-ups'), { id }));
-    expect(upsd.received.map((r) => r.line)).toEqual([
-      'USERNAME "admin"',
-      'PASSWORD "admin-s3cret"',
-      'INSTCMD ups shutdown.return',
-    ]);
+    expect(upsd.received.map((r) => r.line)).toEqual([...LOGIN_AND_STATUS, 'INSTCMD ups shutdown.return']);
     await (await upsd.connection(0)).closed;
     expect(sent.summary()).toEqual(['ack accepted', 'result succeeded']);
     expect(sent.frames.at(-1)).toMatchObject({
-      output: `upsd OK for INSTCMD shutdown.return on ups@127.0.0.1:${upsd.port}`,
+      output: `upsd OK for INSTCMD shutdown.return on ups@127.0.0.1:${upsd.port} (ups.status OB DISCHRG)`,
     });
     expect(executed.get(id)?.outcome).toBe('succeeded');
     expect(logger.lines().join('\n')).toMatch(
@@ -168,6 +172,73 @@ describe('UPS power-off orders', () => {
         'could not record the order durably, and carrying out a ups-power-off order twice could do harm',
     });
     expect(logger.lines().join('\n')).toMatch(/error could not record order .* durably/);
+    expect(upsd.received).toEqual([]);
+  });
+
+  it.each<[string, string]>([
+    ['OL', 'power is back (ups.status OL): not powering the UPS off'],
+    ['OL CHRG', 'power is back (ups.status OL CHRG): not powering the UPS off'],
+    ['OFF', 'the UPS is not on battery (ups.status OFF): not powering the UPS off'],
+  ])('refuses when ups.status is %s, and never sends the INSTCMD', async (status, error) => {
+    upsd = await startFakeUpsd(scripted('OK\n', status));
+    const { sent, executed, orders } = await setup([upsEntry(upsd)]);
+    const id = randomId();
+    await orders.handleOrder(await signer.sign(powerOffClaims('nas-ups'), { id }));
+    await (await upsd.connection(0)).closed;
+    expect(upsd.received.map((r) => r.line)).toEqual(LOGIN_AND_STATUS);
+    expect(sent.summary()).toEqual(['ack accepted', 'result failed']);
+    expect(sent.frames.at(-1)).toMatchObject({ error });
+    expect(executed.get(id)?.outcome).toBe('failed');
+  });
+
+  it.each(['OB DISCHRG', 'OB LB', 'FSD OL'])('sends the INSTCMD when ups.status is %s', async (status) => {
+    upsd = await startFakeUpsd(scripted('OK\n', status));
+    const { sent, orders } = await setup([upsEntry(upsd)]);
+    await orders.handleOrder(await signer.sign(powerOffClaims('nas-ups')));
+    await (await upsd.connection(0)).closed;
+    expect(upsd.received.map((r) => r.line)).toEqual([...LOGIN_AND_STATUS, 'INSTCMD ups shutdown.return']);
+    expect(sent.summary()).toEqual(['ack accepted', 'result succeeded']);
+  });
+
+  it('refuses when upsd cannot say the UPS status, and never sends the INSTCMD', async () => {
+    upsd = await startFakeUpsd((line, connection) => {
+      if (line.startsWith('GET VAR ')) connection.write('ERR DATA-STALE\n');
+      else scripted('OK\n')(line, connection);
+    });
+    const { sent, orders } = await setup([upsEntry(upsd)]);
+    await orders.handleOrder(await signer.sign(powerOffClaims('nas-ups')));
+    await (await upsd.connection(0)).closed;
+    expect(upsd.received.map((r) => r.line)).toEqual(LOGIN_AND_STATUS);
+    expect(sent.frames.at(-1)).toMatchObject({
+      outcome: 'failed',
+      error: 'upsd ERR DATA-STALE for GET VAR ups ups.status',
+    });
+  });
+
+  it('rejects an order issued before this machine booted, and talks to no upsd', async () => {
+    upsd = await startFakeUpsd(scripted('OK\n'));
+    // Booted a minute ago; the order was signed three minutes ago (still unexpired).
+    const { sent, executed, orders } = await setup([upsEntry(upsd)], undefined, clock.now() - 60_000);
+    await orders.handleOrder(await signer.sign(powerOffClaims('nas-ups'), { now: clock.now() - 180_000 }));
+    expect(sent.frames).toEqual([
+      expect.objectContaining({
+        status: 'rejected',
+        reason: expect.stringMatching(/, before this host booted: it belongs to an outage/),
+      }),
+    ]);
+    expect(executed.size).toBe(0);
+    expect(upsd.received).toEqual([]);
+  });
+
+  it('never sends it again after an agent restart interrupted it: a copy is a duplicate', async () => {
+    upsd = await startFakeUpsd(scripted('OK\n'));
+    const file = join(dir.path, 'executed.json');
+    const id = randomId();
+    const previous = await openExecutedOrders(file, { clock });
+    await previous.record(id, { at: clock.now(), expiresAt: clock.now() + 300_000 });
+    const { sent, orders } = await setup([upsEntry(upsd)], file, clock.now() - 3_600_000);
+    await orders.handleOrder(await signer.sign(powerOffClaims('nas-ups'), { id }));
+    expect(sent.summary()).toEqual(['ack duplicate']);
     expect(upsd.received).toEqual([]);
   });
 });

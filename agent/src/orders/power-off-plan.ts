@@ -18,7 +18,41 @@ export interface PowerOffAbility {
 
 type PowerOffAccount = NonNullable<UpsWatchConfig['powerOff']>;
 
-/** Logs in with the power-off account and sends one INSTCMD; upsd's answer becomes the result. */
+/** The status words that allow a power-off: on battery, low battery, forced shutdown. */
+const POWER_OFF_STATUS = new Set(['OB', 'LB', 'FSD']);
+
+/** Why the UPS must not be powered off with this `ups.status`; undefined when it may be. */
+export function powerOffRefusal(status: string): string | undefined {
+  const words = status.split(/\s+/).filter((word) => word !== '');
+  if (words.some((word) => POWER_OFF_STATUS.has(word))) return undefined;
+  const shown = words.join(' ');
+  return words.includes('OL')
+    ? `power is back (ups.status ${shown}): not powering the UPS off`
+    : `the UPS is not on battery (ups.status ${shown === '' ? 'empty' : shown}): not powering the UPS off`;
+}
+
+/**
+ * Reads `ups.status` on the logged-in connection and sends the INSTCMD only while the UPS is on
+ * battery (OB, LB or FSD): a power-off must never reach a UPS that is back on mains.
+ */
+async function instcmdOnBattery(
+  client: NutClient,
+  entry: UpsWatchConfig,
+  command: string,
+  where: string,
+): Promise<FinalResult> {
+  const status = await client.getVar(entry.name, 'ups.status');
+  const refusal = powerOffRefusal(status);
+  if (refusal !== undefined) return { outcome: 'failed', error: refusal };
+  const reply = await client.instcmd(entry.name, command);
+  const tracking = reply.tracking === undefined ? '' : ` (tracking ${reply.tracking})`;
+  return {
+    outcome: 'succeeded',
+    output: `upsd OK${tracking} for INSTCMD ${command} on ${where} (ups.status ${status})`,
+  };
+}
+
+/** Logs in with the power-off account, checks the UPS is on battery and sends one INSTCMD; upsd's answer becomes the result. */
 async function sendInstcmd(
   entry: UpsWatchConfig,
   account: PowerOffAccount,
@@ -30,9 +64,7 @@ async function sendInstcmd(
   try {
     client = await ability.connect({ ...entry.upsd, timeoutMs: ability.timeoutMs, keepAliveMs: 0 });
     await client.authenticate(account.username, account.password);
-    const reply = await client.instcmd(entry.name, command);
-    const tracking = reply.tracking === undefined ? '' : ` (tracking ${reply.tracking})`;
-    return { outcome: 'succeeded', output: `upsd OK${tracking} for INSTCMD ${command} on ${where}` };
+    return await instcmdOnBattery(client, entry, command, where);
   } catch (error) {
     // A NutError's message names upsd's code: "upsd ERR ACCESS-DENIED for INSTCMD ups shutdown.return".
     const detail = error instanceof NutError ? error.message : `upsd at ${where}: ${errorMessage(error)}`;
@@ -64,6 +96,8 @@ export function planPowerOff(order: OrderOf<'ups-power-off'>, ability: PowerOffA
     recordAs: 'accepted',
     // A repeat after a restart could cut the power again once it has come back.
     whenUnrecorded: 'refuse',
+    // Likewise for a copy after an agent restart: answered as a duplicate, never sent twice.
+    whenInterrupted: 'duplicate',
     act: async () => {
       const result = await sendInstcmd(entry, account, claims.command, ability);
       if (result.outcome === 'succeeded') ability.logger.info(`${what}: ${result.output}`, { orderId });

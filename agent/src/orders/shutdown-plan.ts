@@ -45,7 +45,8 @@ async function shutdown(
   }
   // After hooks, the step marks where they end in the run's timeline; alone, `started` says it all.
   if (hooks.length > 0) report.progress({ step: 'shutdown', state: 'started' });
-  report.result({ outcome: 'started' });
+  // Recorded before the command runs: an agent killed by it (or during it) never runs it again.
+  await report.result({ outcome: 'started' });
   const result = await ability.run(config.shutdown, { timeoutMs: config.shutdownTimeout });
   const ok = toRunOutcome(result) === 'succeeded';
   const how = describeRunResult(result, config.shutdownTimeout);
@@ -73,6 +74,8 @@ export function planShutdown(order: OrderOf<'shutdown'>, ability: ShutdownAbilit
     recordAs: claims.drill ? 'drill' : 'accepted',
     // Refusing would leave the host to lose power uncleanly, which is worse than a possible repeat.
     whenUnrecorded: 'proceed',
+    // An agent killed during its before hooks must still take its host down (a drill is recorded as done).
+    whenInterrupted: 'resume',
     act: (report) => (claims.drill ? drillShutdown(orderId, ability) : shutdown(orderId, ability, report)),
   });
 }

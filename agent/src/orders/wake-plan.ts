@@ -30,6 +30,8 @@ export function planWake(order: OrderOf<'wake'>, ability: WakeAbility): OrderDec
     recordAs: 'accepted',
     // A second magic packet is harmless.
     whenUnrecorded: 'proceed',
+    // Unchanged: a copy of a recorded wake order is answered as a duplicate.
+    whenInterrupted: 'duplicate',
     act: async () => {
       try {
         await ability.send({ mac: claims.mac, address: claims.address, port: claims.port });
