@@ -90,6 +90,7 @@ describe('parseAgentConfig', () => {
         deadTime: 15_000,
         snapshotInterval: 60_000,
         alertSnapshotInterval: 5_000,
+        tls: { mode: 'try' },
       },
       expect.objectContaining({
         id: 'rack-ups',
@@ -99,6 +100,22 @@ describe('parseAgentConfig', () => {
         deadTime: 30_000,
       }),
     ]);
+  });
+
+  it('STARTTLS to upsd: try by default (as upsmon), or require / off, with an optional CA', () => {
+    const parse = (tls: string) =>
+      parseAgentConfig(
+        `coordinator: http://127.0.0.1:8080\nstateDir: s\nups:\n  - id: a\n    upsd: nas\n${tls}`,
+        'agent.yaml',
+      ).ups[0]?.tls;
+    expect(parse('')).toEqual({ mode: 'try' });
+    expect(parse('    tls: require\n')).toEqual({ mode: 'require' });
+    expect(parse('    tls: { mode: require, ca: /etc/upsfleet/nas-ca.pem, servername: nas.lan }\n')).toEqual({
+      mode: 'require',
+      ca: '/etc/upsfleet/nas-ca.pem',
+      servername: 'nas.lan',
+    });
+    expect(() => parse('    tls: sometimes\n')).toThrow(/ups\.0\.tls/);
   });
 
   it('refuses bad UPS entries, each with its path', () => {

@@ -67,6 +67,20 @@ const UpsSchema = z.strictObject({
   ).default(parseDuration('5s')),
   /** An upsd account with `instcmds` (e.g. the NAS admin, not the monitoring secondary), for power-off orders. */
   powerOff: z.strictObject({ username: NutName, password: z.string().min(1).max(128) }).optional(),
+  /**
+   * STARTTLS to upsd: `try` (default, as upsmon does) encrypts when upsd offers it, `require` refuses
+   * plain text, `off` never asks. `ca` (a PEM file) turns on certificate verification.
+   */
+  tls: z
+    .union([
+      z.enum(['off', 'try', 'require']).transform((mode): WatchTls => ({ mode })),
+      z.strictObject({
+        mode: z.enum(['off', 'try', 'require']).default('try'),
+        ca: z.string().min(1).optional(),
+        servername: z.string().min(1).max(253).optional(),
+      }),
+    ])
+    .default({ mode: 'try' }),
 });
 
 const ConfigSchema = z.strictObject({
@@ -102,7 +116,15 @@ function crossProblems(raw: unknown): string[] {
   return problems;
 }
 
-export type UpsWatchConfig = Readonly<z.output<typeof UpsSchema>>;
+/** STARTTLS settings of one watched UPS. */
+export interface WatchTls {
+  readonly mode: 'off' | 'try' | 'require';
+  /** A PEM file: verify upsd's certificate against it. */
+  readonly ca?: string | undefined;
+  readonly servername?: string | undefined;
+}
+
+export type UpsWatchConfig = Readonly<Omit<z.output<typeof UpsSchema>, 'tls'> & { tls?: WatchTls }>;
 
 export interface HostConfig {
   /** The name the admin expects this host to be enrolled as, if given. */

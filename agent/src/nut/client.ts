@@ -13,6 +13,7 @@ import {
   parseTextReply,
   parseVarReply,
 } from './replies.js';
+import { negotiateTls, type TlsOptions } from './starttls.js';
 
 export interface NutClientOptions {
   readonly host: string;
@@ -22,6 +23,8 @@ export interface NutClientOptions {
   /** Send `VER` after this long without sending anything; upsd drops clients idle for 60 s. 0 = off. Default 30 s. */
   readonly keepAliveMs?: number;
   readonly maxLineBytes?: number;
+  /** STARTTLS before anything else (default: off). */
+  readonly tls?: TlsOptions;
   /** Opens the socket; defaults to `net.connect`. */
   readonly connect?: (target: { readonly host: string; readonly port: number }) => Socket;
   /** Called once when the connection ends, with the reason (`closed` after `close()` or `logout()`). */
@@ -44,14 +47,16 @@ export interface NutClient {
   logout(): Promise<void>;
   instcmd(ups: string, command: string, param?: string): Promise<NutOkReply>;
   /**
-   * STARTTLS. upsd without a certificate answers `ERR FEATURE-NOT-CONFIGURED` (a NutError). This
-   * client does not implement the TLS upgrade: if upsd accepts, the connection is dropped and a
-   * `NutProtocolError('unsupported')` is thrown.
+   * STARTTLS in the middle of a session. Use the `tls` option instead, which negotiates TLS before
+   * anything else is sent; here upsd without a certificate answers `ERR FEATURE-NOT-CONFIGURED` (a
+   * NutError), and an accepted upgrade drops the connection (`NutProtocolError('unsupported')`).
    */
   starttls(): Promise<void>;
   /** Rejects whatever is pending with `NutConnectionError('closed')` and closes the socket. Idempotent. */
   close(): Promise<void>;
   readonly closed: boolean;
+  /** The connection negotiated TLS (STARTTLS). */
+  readonly encrypted: boolean;
 }
 
 const DEFAULT_TIMEOUT_MS = 5_000;
@@ -62,8 +67,14 @@ export async function createNutClient(options: NutClientOptions): Promise<NutCli
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const target = { host: options.host, port: options.port };
   const open = options.connect ?? ((t: { host: string; port: number }) => netConnect(t));
-  const socket = await connectSocket(() => open(target), timeoutMs, formatTarget(target));
-  socket.setNoDelay(true);
+  const raw = await connectSocket(() => open(target), timeoutMs, formatTarget(target));
+  raw.setNoDelay(true);
+  const { socket, encrypted } = await negotiateTls(raw, {
+    ...(options.tls ?? { mode: 'off' }),
+    host: options.host,
+    timeoutMs,
+    where: formatTarget(target),
+  });
 
   const connection = createConnection({
     socket,
@@ -142,5 +153,6 @@ export async function createNutClient(options: NutClientOptions): Promise<NutCli
     get closed() {
       return connection.closed;
     },
+    encrypted,
   };
 }

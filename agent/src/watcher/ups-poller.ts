@@ -4,6 +4,7 @@
  * with a reason — never a guess at the power state. Login is attempted as upsmon does it; a refused
  * login is reported loudly but, like upsmon, reading goes on without it.
  */
+import { readFileSync } from 'node:fs';
 import type { Clock } from '../../../shared/src/clock.js';
 import { errorMessage } from '../../../shared/src/errors.js';
 import type { Logger } from '../../../shared/src/logger.js';
@@ -12,6 +13,7 @@ import type { UpsWatchConfig } from '../config.js';
 import type { NutClient } from '../nut/client.js';
 import { NutConnectionError, NutError } from '../nut/errors.js';
 import { createNutSession, type NutSession, type NutSessionOptions } from '../nut/session.js';
+import type { TlsOptions } from '../nut/starttls.js';
 import type { Reading } from './notify-events.js';
 
 type UnknownReason = Extract<Reading, { kind: 'unknown' }>['reason'];
@@ -59,6 +61,15 @@ const EXPLAIN: Record<UnknownReason, string> = {
   error: 'unexpected answer from upsd',
 };
 
+/** The watcher's tls setting as the client takes it (the CA file is read here, once). */
+function toTlsOptions(tls: NonNullable<UpsWatchConfig['tls']>): TlsOptions {
+  return {
+    mode: tls.mode,
+    ...(tls.ca === undefined ? {} : { ca: readFileSync(tls.ca, 'utf8') }),
+    ...(tls.servername === undefined ? {} : { servername: tls.servername }),
+  };
+}
+
 export function startUpsPoller(options: UpsPollerOptions): UpsPoller {
   const { ups, clock, logger } = options;
   const where = `${ups.name}@${ups.upsd.host}:${ups.upsd.port}`;
@@ -74,6 +85,7 @@ export function startUpsPoller(options: UpsPollerOptions): UpsPoller {
       host: ups.upsd.host,
       port: ups.upsd.port,
       timeoutMs: Math.max(1_000, Math.min(5_000, ups.pollInterval * 3)),
+      ...(ups.tls === undefined ? {} : { tls: toTlsOptions(ups.tls) }),
     },
     onState: (state) => {
       if (state.kind === 'ready') {
