@@ -9,30 +9,15 @@
  * connection close, and counts the host as confirmed down.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { coordinatorUrl, spawnUpsfleet, type WatchedProcess } from '../helpers/processes.js';
 import { describeUpsd, startUpsd, type UpsdHarness } from '../helpers/upsd.js';
+import { freePort } from '../nut/daemon.js';
 
 const ADMIN_TOKEN = 'staged-e2e-admin-token-0123456789';
 const HOSTS = ['web1', 'app1', 'db1'] as const;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 interface RunView {
   id: string;

@@ -3,13 +3,15 @@
  * PostgreSQL is mandatory under CI=true (or UPSFLEET_REQUIRE_POSTGRES=1): a missing server fails
  * the suite instead of skipping it.
  */
+
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { describe, it } from 'vitest';
 import { type Database, openDatabase } from '../../coordinator/src/db/client.js';
+import { REQUIRED_IN_CI } from './requirements.js';
 
 export const TEST_PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-export const postgresRequired = process.env.CI === 'true' || process.env.UPSFLEET_REQUIRE_POSTGRES === '1';
+export const postgresRequired = REQUIRED_IN_CI || process.env.UPSFLEET_REQUIRE_POSTGRES === '1';
 
 export async function probePostgres(
   url = TEST_PG_URL,

@@ -13,11 +13,11 @@ import {
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe } from 'vitest';
 import { createNutClient, type NutClient } from '../../agent/src/nut/client.js';
 import { NutConnectionError } from '../../agent/src/nut/errors.js';
 import { type Daemon, freePort, launch, logTail, lookupUser, terminate, until } from '../nut/daemon.js';
 import { ups, upsConf, upsdConf, upsdUsers, writeDevFile } from '../nut/upsd-config.js';
+import { describeRequiring } from './requirements.js';
 
 /**
  * A real upsd + dummy-ups (Debian's nut-server) on a free loopback port, in a fresh temp dir.
@@ -49,13 +49,7 @@ export function upsdAvailable(): boolean {
 
 /** `describe` for real-upsd suites: skipped with the reason shown when NUT is missing, but a failure under CI=true. */
 export function describeUpsd(name: string, body: () => void): void {
-  const missing = upsdMissingReason();
-  if (missing === undefined) describe(name, body);
-  else if (process.env.CI === 'true') throw new Error(`${name}: CI requires a real upsd, but ${missing}`);
-  else {
-    console.warn(`skipping "${name}": ${missing}`);
-    describe.skip(`${name} [SKIPPED: ${missing}]`, body);
-  }
+  describeRequiring(name, upsdMissingReason(), body);
 }
 
 export interface UpsdHarness {

@@ -1,13 +1,12 @@
-import { existsSync } from 'node:fs';
 import { chmod, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createNutClient, type NutClient } from '../../agent/src/nut/client.js';
 import { parseDevFile } from '../../agent/src/watcher/dev-file.js';
 import { deriveEvents, initialWatchState, type Reading } from '../../agent/src/watcher/notify-events.js';
 import { interpretStatus, type PowerState, parseStatusWords } from '../../shared/src/nut-status.js';
-import { describeUpsd, startUpsd, type UpsdHarness } from '../helpers/upsd.js';
+import { DDL_DIR, ddlMissingReason, describeRequiring } from '../helpers/requirements.js';
+import { startUpsd, type UpsdHarness, upsdMissingReason } from '../helpers/upsd.js';
 import { until } from './daemon.js';
 
 /**
@@ -21,7 +20,6 @@ import { until } from './daemon.js';
  * earlier sample stays when the file says `PbAc`); upsd 2.8.0 sends `\` unescaped, so a client reads
  * `a \ b` as `a  b`. upsd adds nothing to `ups.status` unless its FSD latch is set (never here).
  */
-const DDL_DIR = fileURLToPath(new URL('../../../shared/nut-ddl/', import.meta.url));
 const BK650 = 'APC/APC__Back-UPS_BK650M2-CH__usbhid-ups__2.8.0__01.dev';
 /** Appended to each served file so that the test knows when dummy-ups has read it. */
 const MARKER = 'upsfleet.sample';
@@ -46,87 +44,86 @@ const readingOf = (vars: Record<string, string>): Reading => ({
 const firstEvents = (vars: Record<string, string>): readonly string[] =>
   deriveEvents(initialWatchState, readingOf(vars), 0).events;
 
-describeUpsd('DDL dumps served by a real upsd + dummy-ups', () => {
-  if (!existsSync(DDL_DIR)) {
-    if (process.env.CI === 'true') throw new Error(`CI requires the DDL dumps in ${DDL_DIR}`);
-    it.skip(`[SKIPPED: ${DDL_DIR} not found]`, () => undefined);
-    return;
-  }
-  let upsd: UpsdHarness;
-  let client: NutClient;
-  let devPath: string;
-  let round = 0;
+describeRequiring(
+  'DDL dumps served by a real upsd + dummy-ups',
+  upsdMissingReason() ?? ddlMissingReason(),
+  () => {
+    let upsd: UpsdHarness;
+    let client: NutClient;
+    let devPath: string;
+    let round = 0;
 
-  beforeAll(async () => {
-    upsd = await startUpsd();
-    client = await createNutClient({ host: upsd.host, port: upsd.port, timeoutMs: 3_000, keepAliveMs: 0 });
-    const port = (await client.listVar(upsd.ups))['driver.parameter.port'];
-    if (port === undefined) throw new Error('dummy-ups does not say which file it serves');
-    devPath = port;
-  });
-  afterAll(async () => {
-    await client?.close();
-    await upsd?.stop();
-  });
+    beforeAll(async () => {
+      upsd = await startUpsd();
+      client = await createNutClient({ host: upsd.host, port: upsd.port, timeoutMs: 3_000, keepAliveMs: 0 });
+      const port = (await client.listVar(upsd.ups))['driver.parameter.port'];
+      if (port === undefined) throw new Error('dummy-ups does not say which file it serves');
+      devPath = port;
+    });
+    afterAll(async () => {
+      await client?.close();
+      await upsd?.stop();
+    });
 
-  /** Makes `text` the driver's file (strictly newer mtime second) and returns LIST VAR once upsd serves it. */
-  async function serve(text: string): Promise<Record<string, string>> {
-    round += 1;
-    const marker = `round-${round}`;
-    const seconds = Math.max(
-      Math.floor(Date.now() / 1000),
-      Math.floor((await stat(devPath)).mtimeMs / 1000) + 1,
-    );
-    const tmp = `${devPath}.${process.pid}.tmp`;
-    await writeFile(tmp, `${text}\n${MARKER}: ${marker}\n`);
-    await chmod(tmp, 0o644);
-    await utimes(tmp, seconds, seconds);
-    await rename(tmp, devPath);
-    let last = 'nothing yet';
-    return until(
-      async () => {
-        const vars = await client.listVar(upsd.ups).catch((error: unknown) => {
-          last = String(error);
-          return undefined;
-        });
-        if (vars !== undefined) last = `${MARKER}=${vars[MARKER]}`;
-        return vars?.[MARKER] === marker ? vars : undefined;
-      },
-      () => `upsd did not serve ${marker} within 10 s (last: ${last})`,
-      10_000,
-    );
-  }
-
-  it.each(SAMPLES)('%s: %j is %s, read back through upsd', async (file, status, power) => {
-    const text = await readFile(join(DDL_DIR, file), 'utf8');
-    const fromFile = parseDevFile(text).vars;
-    expect(fromFile['ups.status']).toBe(status);
-    const served = await serve(text);
-
-    expect(parseStatusWords(served['ups.status'] ?? '')).toEqual(parseStatusWords(status));
-    expect(interpretStatus(parseStatusWords(served['ups.status'] ?? '')).power).toBe(power);
-    expect(firstEvents(served)).toEqual(firstEvents(fromFile));
-
-    const differs = Object.entries(fromFile).filter(
-      ([name, value]) =>
-        !name.startsWith('driver.') &&
-        value !== '' &&
-        !value.includes('\\') &&
-        served[name]?.toLowerCase() !== value.toLowerCase(),
-    );
-    expect(differs.map(([name, value]) => `${name}: file ${value}, upsd ${served[name]}`)).toEqual([]);
-  });
-
-  it('BK650M2-CH: OL DISCHRG → OB DISCHRG → OL DISCHRG through upsd gives [], [ONBATT], [ONLINE]', async () => {
-    const text = await readFile(join(DDL_DIR, BK650), 'utf8');
-    const onBattery = text.replace(/^ups\.status: OL DISCHRG$/m, 'ups.status: OB DISCHRG');
-    let state = initialWatchState;
-    const events: string[][] = [];
-    for (const [index, version] of [text, onBattery, text].entries()) {
-      const derived = deriveEvents(state, readingOf(await serve(version)), index * 5_000);
-      state = derived.state;
-      events.push(derived.events);
+    /** Makes `text` the driver's file (strictly newer mtime second) and returns LIST VAR once upsd serves it. */
+    async function serve(text: string): Promise<Record<string, string>> {
+      round += 1;
+      const marker = `round-${round}`;
+      const seconds = Math.max(
+        Math.floor(Date.now() / 1000),
+        Math.floor((await stat(devPath)).mtimeMs / 1000) + 1,
+      );
+      const tmp = `${devPath}.${process.pid}.tmp`;
+      await writeFile(tmp, `${text}\n${MARKER}: ${marker}\n`);
+      await chmod(tmp, 0o644);
+      await utimes(tmp, seconds, seconds);
+      await rename(tmp, devPath);
+      let last = 'nothing yet';
+      return until(
+        async () => {
+          const vars = await client.listVar(upsd.ups).catch((error: unknown) => {
+            last = String(error);
+            return undefined;
+          });
+          if (vars !== undefined) last = `${MARKER}=${vars[MARKER]}`;
+          return vars?.[MARKER] === marker ? vars : undefined;
+        },
+        () => `upsd did not serve ${marker} within 10 s (last: ${last})`,
+        10_000,
+      );
     }
-    expect(events).toEqual([[], ['ONBATT'], ['ONLINE']]);
-  });
-});
+
+    it.each(SAMPLES)('%s: %j is %s, read back through upsd', async (file, status, power) => {
+      const text = await readFile(join(DDL_DIR, file), 'utf8');
+      const fromFile = parseDevFile(text).vars;
+      expect(fromFile['ups.status']).toBe(status);
+      const served = await serve(text);
+
+      expect(parseStatusWords(served['ups.status'] ?? '')).toEqual(parseStatusWords(status));
+      expect(interpretStatus(parseStatusWords(served['ups.status'] ?? '')).power).toBe(power);
+      expect(firstEvents(served)).toEqual(firstEvents(fromFile));
+
+      const differs = Object.entries(fromFile).filter(
+        ([name, value]) =>
+          !name.startsWith('driver.') &&
+          value !== '' &&
+          !value.includes('\\') &&
+          served[name]?.toLowerCase() !== value.toLowerCase(),
+      );
+      expect(differs.map(([name, value]) => `${name}: file ${value}, upsd ${served[name]}`)).toEqual([]);
+    });
+
+    it('BK650M2-CH: OL DISCHRG → OB DISCHRG → OL DISCHRG through upsd gives [], [ONBATT], [ONLINE]', async () => {
+      const text = await readFile(join(DDL_DIR, BK650), 'utf8');
+      const onBattery = text.replace(/^ups\.status: OL DISCHRG$/m, 'ups.status: OB DISCHRG');
+      let state = initialWatchState;
+      const events: string[][] = [];
+      for (const [index, version] of [text, onBattery, text].entries()) {
+        const derived = deriveEvents(state, readingOf(await serve(version)), index * 5_000);
+        state = derived.state;
+        events.push(derived.events);
+      }
+      expect(events).toEqual([[], ['ONBATT'], ['ONLINE']]);
+    });
+  },
+);

@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { UpsWatchConfig } from '../../agent/src/config.js';
 import { parseDevFile } from '../../agent/src/watcher/dev-file.js';
 import { deriveEvents, initialWatchState, type Reading } from '../../agent/src/watcher/notify-events.js';
@@ -16,22 +14,13 @@ import {
 } from '../../shared/src/protocol.js';
 import { generateSigningKey } from '../../shared/src/signing.js';
 import { signUpsEvent } from '../../shared/src/tokens.js';
+import { DDL_DIR, ddlMissingReason, describeRequiring } from '../helpers/requirements.js';
 
 /**
  * All 718 dumps of NUT's Devices Dumps Library (../shared/nut-ddl, beside the repository; never
  * committed) through parseDevFile → interpretStatus → deriveEvents (first reading).
  */
-const DDL_DIR = fileURLToPath(new URL('../../../shared/nut-ddl/', import.meta.url));
 const BK650 = 'APC/APC__Back-UPS_BK650M2-CH__usbhid-ups__2.8.0__01.dev';
-
-function describeDdl(name: string, body: () => void): void {
-  if (existsSync(DDL_DIR)) describe(name, body);
-  else if (process.env.CI === 'true') throw new Error(`${name}: CI requires the DDL dumps in ${DDL_DIR}`);
-  else {
-    console.warn(`skipping "${name}": ${DDL_DIR} not found`);
-    describe.skip(`${name} [SKIPPED: ${DDL_DIR} not found]`, body);
-  }
-}
 
 interface Verdict {
   readonly file: string;
@@ -83,7 +72,7 @@ const WATCH: UpsWatchConfig = {
   alertSnapshotInterval: 5_000,
 };
 
-describeDdl('the NUT Devices Dumps Library', () => {
+describeRequiring('the NUT Devices Dumps Library', ddlMissingReason(), () => {
   it('every dump becomes signed events that fit a WebSocket frame, all of its variables sent over a few snapshots', async () => {
     const { keyPair } = await generateSigningKey();
     const files = (await readdir(DDL_DIR, { recursive: true })).filter((f) => f.endsWith('.dev')).sort();

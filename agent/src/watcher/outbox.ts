@@ -5,6 +5,7 @@ import type { Clock } from '../../../shared/src/clock.js';
 import { AppError, ProtocolError } from '../../../shared/src/errors.js';
 import { type Logger, silentLogger } from '../../../shared/src/logger.js';
 import type { UpsEventInput } from '../../../shared/src/protocol.js';
+import { createSerialQueue } from '../../../shared/src/serial-queue.js';
 import { readFileIfExists } from '../atomic-file.js';
 import {
   applyRecord,
@@ -106,16 +107,13 @@ export async function openOutbox(options: OutboxOptions): Promise<Outbox> {
 
   let closed = false;
   let closing: Promise<void> | undefined;
-  let tail: Promise<unknown> = Promise.resolve();
+  const queue = createSerialQueue();
   /** Runs operations one at a time, in call order; a failed one does not block the next. */
-  const serial = <T>(operation: () => Promise<T>): Promise<T> => {
-    const run = tail.then(() => {
+  const serial = <T>(operation: () => Promise<T>): Promise<T> =>
+    queue.run(async () => {
       if (closed) throw new AppError('internal', `outbox ${path} is closed`);
       return operation();
     });
-    tail = run.catch(() => undefined);
-    return run;
-  };
 
   const commit = async (record: JournalRecord): Promise<void> => {
     await journal.append(record);

@@ -9,6 +9,7 @@ import type { Clock } from '../../../shared/src/clock.js';
 import { ConflictError, ForbiddenError, UnauthorizedError } from '../../../shared/src/errors.js';
 import type { Logger } from '../../../shared/src/logger.js';
 import type { AgentMessage } from '../../../shared/src/protocol.js';
+import { createSerialQueue } from '../../../shared/src/serial-queue.js';
 import type { SigningKeyPair } from '../../../shared/src/signing.js';
 import type { VerifiedUpsEvent } from '../../../shared/src/tokens.js';
 import { decide, type EngineInput, type EngineState, initialEngineState } from '../core/engine.js';
@@ -31,7 +32,6 @@ import type { Hub } from '../ws/hub.js';
 import { BRIEFING_VERSION_SETTING, createBriefings } from './briefings.js';
 import { applyEffect, type Outgoing } from './effects.js';
 import { reportInput, upsInput } from './inputs.js';
-import { createSerialQueue } from './serial-queue.js';
 
 /** After a restart with a run in progress, stages wait this long for fresh readings before firing. */
 export const RESUME_SETTLE_MS = 15_000;

@@ -60,18 +60,29 @@ export function problemOf(error: unknown): Problem {
   return { status: 500, detail: 'internal error', code: 'internal' };
 }
 
-/** RFC 9457 `application/problem+json`. */
-export function problemResponse(c: Context, problem: Problem): Response {
+/** The RFC 9457 body and headers of a problem (also written by hand on a refused WebSocket upgrade). */
+export function problemParts(problem: Problem): {
+  title: string;
+  body: string;
+  headers: Record<string, string>;
+} {
+  const title = TITLE[problem.status] ?? 'Error';
   const body = {
     type: `https://upsfleet.dev/problems/${problem.code}`,
-    title: TITLE[problem.status] ?? 'Error',
+    title,
     status: problem.status,
     detail: problem.detail,
     ...problem.extra,
   };
   const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
   if (problem.status === 401) headers['www-authenticate'] = 'Bearer realm="upsfleet"';
-  return c.body(JSON.stringify(body), problem.status, headers);
+  return { title, body: JSON.stringify(body), headers };
+}
+
+/** RFC 9457 `application/problem+json`. */
+export function problemResponse(c: Context, problem: Problem): Response {
+  const { body, headers } = problemParts(problem);
+  return c.body(body, problem.status, headers);
 }
 
 export function createErrorHandler(logger: Logger) {

@@ -7,21 +7,20 @@ import { type ReplayGuard, SignatureError } from '../../../shared/src/signing.js
 import { verifyAgentAuth } from '../../../shared/src/tokens.js';
 import type { AgentKeys } from '../fleet/agent-keys.js';
 import { bearerToken } from '../http/admin-auth.js';
+import { problemParts } from '../http/problem.js';
 
 export const AGENT_WS_PATH = '/agent/v1/ws';
 
 function refuse(socket: Duplex, status: 401 | 404, detail: string): void {
-  const body = JSON.stringify({
-    type: `https://upsfleet.dev/problems/${status === 401 ? 'unauthorized' : 'not_found'}`,
-    title: status === 401 ? 'Unauthorized' : 'Not Found',
+  const { title, body, headers } = problemParts({
     status,
     detail,
+    code: status === 401 ? 'unauthorized' : 'not_found',
   });
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
   socket.end(
-    `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Not Found'}\r\n` +
-      'Content-Type: application/problem+json\r\n' +
-      (status === 401 ? 'WWW-Authenticate: Bearer realm="upsfleet"\r\n' : '') +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${title}\r\n${lines.join('')}` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
 }
 
