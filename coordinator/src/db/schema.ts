@@ -45,6 +45,9 @@ export const apiTokens = pgTable('api_tokens', {
   createdAt: ts('created_at').notNull().defaultNow(),
   lastUsedAt: ts('last_used_at'),
   revokedAt: ts('revoked_at'),
+  /** Who made it ("bootstrap", or the name of the admin token that created it). */
+  createdBy: text('created_by'),
+  expiresAt: ts('expires_at'),
 });
 
 export const enrollments = pgTable('enrollments', {
@@ -207,6 +210,79 @@ export const orders = pgTable(
   ],
 );
 
+/** Every change made through the admin API: who, what, when. */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: ts('at').notNull(),
+    /** The API token's name. */
+    actor: text('actor').notNull(),
+    /** The operation, e.g. `policy.apply` (the OpenAPI operationId). */
+    action: text('action').notNull(),
+    method: text('method').notNull(),
+    path: text('path').notNull(),
+    /** The HTTP status of the answer. */
+    status: integer('status').notNull(),
+    /** What it was about: a host, a token, a channel, a run. */
+    target: text('target'),
+    remote: text('remote'),
+  },
+  (t) => [index('audit_log_at').on(t.at)],
+);
+
+export const notificationChannels = pgTable('notification_channels', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull().unique(),
+  /** wechat-work | slack | discord | telegram | ntfy | webhook */
+  type: text('type').notNull(),
+  /** Type-specific settings (URL, chat id, topic, HMAC secret, …); secrets never leave the API unmasked. */
+  config: jsonb('config').notNull(),
+  /** NOTIFYFLAG-like routing: empty means every event / every UPS / every host. */
+  events: text('events').array().notNull().default(sql`'{}'::text[]`),
+  ups: text('ups').array().notNull().default(sql`'{}'::text[]`),
+  hosts: text('hosts').array().notNull().default(sql`'{}'::text[]`),
+  enabled: boolean('enabled').notNull().default(true),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+  /** Delivery health, for status and metrics. */
+  consecutiveFailures: integer('consecutive_failures').notNull().default(0),
+  lastError: text('last_error'),
+  lastFailureAt: ts('last_failure_at'),
+  lastSuccessAt: ts('last_success_at'),
+});
+
+export const outboxState = pgEnum('outbox_state', ['pending', 'sent', 'failed']);
+
+/** Messages to deliver: written durably, retried with backoff until sent or given up. */
+export const notificationOutbox = pgTable(
+  'notification_outbox',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    channelId: uuid('channel_id')
+      .notNull()
+      .references(() => notificationChannels.id, { onDelete: 'cascade' }),
+    /** The notification kind, e.g. `onbatt`, `stage-fired`. */
+    kind: text('kind').notNull(),
+    /** Messages with the same key close together are collapsed (flapping). */
+    collapseKey: text('collapse_key'),
+    /** The rendered message (title, text, severity, …) before channel formatting. */
+    message: jsonb('message').notNull(),
+    /** How many notifications this row stands for (a collapsed flap counts them). */
+    count: integer('count').notNull().default(1),
+    state: outboxState('state').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    dueAt: ts('due_at').notNull(),
+    createdAt: ts('created_at').notNull(),
+    sentAt: ts('sent_at'),
+    lastError: text('last_error'),
+  },
+  (t) => [
+    index('notification_outbox_due').on(t.state, t.dueAt),
+    index('notification_outbox_collapse').on(t.channelId, t.collapseKey, t.createdAt),
+  ],
+);
+
 export const schema = {
   settings,
   apiTokens,
@@ -217,4 +293,7 @@ export const schema = {
   upsEvents,
   runs,
   orders,
+  auditLog,
+  notificationChannels,
+  notificationOutbox,
 };
