@@ -141,25 +141,33 @@ describeOnEachDatabase('query contract', (factory) => {
       expect(await hasApiToken(db, name)).toBe(false);
       await putApiToken(db, name, hash1, ['read']);
       expect(await hasApiToken(db, name)).toBe(true);
-      const first = await findApiTokenByHash(db, hash1);
+      const first = await findApiTokenByHash(db, hash1, new Date());
       expect(first).toEqual({ id: expect.stringMatching(UUID), name, scopes: ['read'] });
 
       await putApiToken(db, name, hash2, ['read', 'write']);
-      expect(await findApiTokenByHash(db, hash1)).toBeUndefined();
-      expect(await findApiTokenByHash(db, hash2)).toEqual({ id: first?.id, name, scopes: ['read', 'write'] });
+      expect(await findApiTokenByHash(db, hash1, new Date())).toBeUndefined();
+      expect(await findApiTokenByHash(db, hash2, new Date())).toEqual({
+        id: first?.id,
+        name,
+        scopes: ['read', 'write'],
+      });
 
       await db.update(apiTokens).set({ revokedAt: at() }).where(eq(apiTokens.name, name));
-      expect(await findApiTokenByHash(db, hash2)).toBeUndefined();
+      expect(await findApiTokenByHash(db, hash2, new Date())).toBeUndefined();
       // Putting it again (a new UPSFLEET_ADMIN_TOKEN) un-revokes it.
       await putApiToken(db, name, hash1, ['admin']);
-      expect(await findApiTokenByHash(db, hash1)).toEqual({ id: first?.id, name, scopes: ['admin'] });
+      expect(await findApiTokenByHash(db, hash1, new Date())).toEqual({
+        id: first?.id,
+        name,
+        scopes: ['admin'],
+      });
     });
 
     it('unknown scopes in the table are dropped, never passed on', async () => {
       const name = unique('token');
       const tokenHash = unique('hash');
       await db.insert(apiTokens).values({ name, tokenHash, scopes: ['root', 'read'] });
-      expect((await findApiTokenByHash(db, tokenHash))?.scopes).toEqual(['read']);
+      expect((await findApiTokenByHash(db, tokenHash, new Date()))?.scopes).toEqual(['read']);
     });
   });
 
@@ -322,11 +330,10 @@ describeOnEachDatabase('query contract', (factory) => {
       expect(stored).toEqual({
         id: expect.any(Number),
         ups,
-        agentId: watcher.id,
+        host: watcher.name,
         seq: 1,
         dropped: 0,
         dead: false,
-        tokenHash: null,
         events: ['ONBATT'],
         status: ['OB'],
         vars: { 'battery.charge': '100' },
@@ -537,17 +544,20 @@ describeOnEachDatabase('query contract', (factory) => {
       await endRun(db, second.id, at(3 * M), 'drill-complete');
     });
 
-    it('listRuns: newest first, limited', async () => {
+    it('listRuns: newest (highest number) first, limited, paged by number, filtered by kind', async () => {
       const old = await newRun(at(-10 * 24 * 60 * M));
       await endRun(db, old.id, at(-10 * 24 * 60 * M + M), 'restored');
-      const recent = await newRun(at(10 * 24 * 60 * M));
-      await endRun(db, recent.id, at(10 * 24 * 60 * M + M), 'restored');
-      const runs = await listRuns(db, 1000);
-      expect(runs.map((r) => r.startedAt.getTime())).toEqual(
-        [...runs.map((r) => r.startedAt.getTime())].sort((a, b) => b - a),
-      );
+      const recent = await newRun(at(10 * 24 * 60 * M), 'drill');
+      await endRun(db, recent.id, at(10 * 24 * 60 * M + M), 'drill-complete');
+      const runs = await listRuns(db, { limit: 1000 });
+      const numbers = runs.map((r) => r.number ?? 0);
+      expect(numbers).toEqual([...numbers].sort((a, b) => b - a));
       expect(runs.findIndex((r) => r.id === recent.id)).toBeLessThan(runs.findIndex((r) => r.id === old.id));
-      expect(await listRuns(db, 2)).toHaveLength(2);
+      expect(await listRuns(db, { limit: 2 })).toHaveLength(2);
+      const older = await listRuns(db, { limit: 1000, beforeNumber: recent.number ?? 0 });
+      expect(older.map((r) => r.id)).toContain(old.id);
+      expect(older.map((r) => r.id)).not.toContain(recent.id);
+      expect((await listRuns(db, { limit: 1000, kind: 'drill' })).every((r) => r.kind === 'drill')).toBe(true);
     });
 
     it('the engine state round-trips as JSON and is replaced on save', async () => {

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'conflict'
   | 'gone'
   | 'payload_too_large'
+  | 'too_many_requests'
   | 'unprocessable'
   | 'config'
   | 'protocol'
@@ -67,6 +68,14 @@ export class ForbiddenError extends AppError {
   override readonly name = 'ForbiddenError';
   constructor(message: string) {
     super('forbidden', message);
+  }
+}
+
+/** Too many failed attempts: try again after `retryAfterSeconds`. */
+export class TooManyRequestsError extends AppError {
+  override readonly name = 'TooManyRequestsError';
+  constructor(message: string, retryAfterSeconds: number) {
+    super('too_many_requests', message, { details: { retryAfter: retryAfterSeconds } });
   }
 }
 

@@ -16,6 +16,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   conflict: 409,
   gone: 410,
   payload_too_large: 413,
+  too_many_requests: 429,
   unprocessable: 422,
   config: 500,
   nut: 502,
@@ -31,6 +32,7 @@ const TITLE: Record<number, string> = {
   410: 'Gone',
   413: 'Content Too Large',
   422: 'Unprocessable Content',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
 };
@@ -76,6 +78,8 @@ export function problemParts(problem: Problem): {
   };
   const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
   if (problem.status === 401) headers['www-authenticate'] = 'Bearer realm="upsfleet"';
+  const retryAfter = problem.extra?.retryAfter;
+  if (typeof retryAfter === 'number') headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfter)));
   return { title, body: JSON.stringify(body), headers };
 }
 

@@ -123,13 +123,20 @@ export async function recordResult(
   return rows.length === 1;
 }
 
-export function listOrders(db: Db, filter: { runId?: string; agentId?: string } = {}): Promise<OrderRow[]> {
+/** Oldest first; `offset`/`limit` page through them. */
+export function listOrders(
+  db: Db,
+  filter: { runId?: string; agentId?: string; host?: string; offset?: number; limit?: number } = {},
+): Promise<OrderRow[]> {
   const conditions: SQL[] = [];
   if (filter.runId !== undefined) conditions.push(eq(orders.runId, filter.runId));
   if (filter.agentId !== undefined) conditions.push(eq(orders.agentId, filter.agentId));
-  return db
+  if (filter.host !== undefined) conditions.push(eq(orders.host, filter.host));
+  const query = db
     .select()
     .from(orders)
     .where(and(...conditions))
-    .orderBy(asc(orders.createdAt));
+    .orderBy(asc(orders.createdAt), asc(orders.id))
+    .offset(filter.offset ?? 0);
+  return filter.limit === undefined ? query : query.limit(filter.limit);
 }

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, lt, sql } from 'drizzle-orm';
 import type { Db } from '../client.js';
 import { runEvents, runs } from '../schema.js';
 
@@ -37,8 +37,21 @@ export function listActiveRuns(db: Db): Promise<RunRow[]> {
   return db.select().from(runs).where(eq(runs.state, 'active'));
 }
 
-export function listRuns(db: Db, limit = 50): Promise<RunRow[]> {
-  return db.select().from(runs).orderBy(desc(runs.startedAt)).limit(limit);
+/** Newest first; `beforeNumber` continues a previous page. */
+export function listRuns(
+  db: Db,
+  filter: { limit: number; beforeNumber?: number; kind?: 'outage' | 'drill' } = { limit: 50 },
+): Promise<RunRow[]> {
+  const conditions = [
+    filter.beforeNumber === undefined ? undefined : lt(runs.number, filter.beforeNumber),
+    filter.kind === undefined ? undefined : eq(runs.kind, filter.kind),
+  ].filter((c) => c !== undefined);
+  return db
+    .select()
+    .from(runs)
+    .where(and(...conditions))
+    .orderBy(desc(runs.number), desc(runs.startedAt))
+    .limit(filter.limit);
 }
 
 export async function findRun(db: Db, id: string): Promise<RunRow | undefined> {

@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, lt, sql } from 'drizzle-orm';
 import type { PowerState } from '../../../../shared/src/protocol.js';
 import type { Db } from '../client.js';
 import { agents, upsEvents, upsStates } from '../schema.js';
@@ -100,15 +100,55 @@ export function listUpsStates(db: Db) {
   return db.select().from(upsStates).orderBy(upsStates.ups);
 }
 
-export function listUpsEvents(db: Db, filter: { ups?: string; beforeId?: number; limit: number }) {
+export interface UpsEventFilter {
+  readonly ups?: string;
+  /** The watcher host that reported the events. */
+  readonly host?: string;
+  /** A NUT event name (ONBATT, LOWBATT, …): events whose list contains it. */
+  readonly type?: string;
+  /** Observed at or after / before. */
+  readonly since?: Date;
+  readonly until?: Date;
+  /** Older than this id (newest first), or newer than this id (oldest first: following). */
+  readonly beforeId?: number;
+  readonly afterId?: number;
+  readonly limit: number;
+}
+
+/** UPS events with the reporting host's name; newest first, or oldest first after `afterId`. */
+export function listUpsEvents(db: Db, filter: UpsEventFilter) {
   const conditions = [
     filter.ups === undefined ? undefined : eq(upsEvents.ups, filter.ups),
+    filter.host === undefined ? undefined : eq(agents.name, filter.host),
+    filter.type === undefined ? undefined : sql`${filter.type} = any(${upsEvents.events})`,
+    filter.since === undefined ? undefined : gte(upsEvents.observedAt, filter.since),
+    filter.until === undefined ? undefined : lt(upsEvents.observedAt, filter.until),
     filter.beforeId === undefined ? undefined : lt(upsEvents.id, filter.beforeId),
+    filter.afterId === undefined ? undefined : gt(upsEvents.id, filter.afterId),
   ].filter((c) => c !== undefined);
   return db
-    .select()
+    .select({
+      id: upsEvents.id,
+      ups: upsEvents.ups,
+      host: agents.name,
+      seq: upsEvents.seq,
+      events: upsEvents.events,
+      status: upsEvents.status,
+      vars: upsEvents.vars,
+      dead: upsEvents.dead,
+      dropped: upsEvents.dropped,
+      observedAt: upsEvents.observedAt,
+      receivedAt: upsEvents.receivedAt,
+    })
     .from(upsEvents)
+    .innerJoin(agents, eq(agents.id, upsEvents.agentId))
     .where(and(...conditions))
-    .orderBy(desc(upsEvents.id))
+    .orderBy(filter.afterId === undefined ? desc(upsEvents.id) : asc(upsEvents.id))
     .limit(filter.limit);
+}
+
+/** The newest event id (where `events --follow` starts). */
+export async function latestUpsEventId(db: Db): Promise<number> {
+  const [row] = await db.select({ id: sql<number>`coalesce(max(${upsEvents.id}), 0)::int` }).from(upsEvents);
+  return row?.id ?? 0;
 }

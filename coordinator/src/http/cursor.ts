@@ -1,0 +1,57 @@
+/**
+ * Opaque pagination cursors. A cursor names the list it belongs to, so a cursor from one list
+ * (or a hand-edited one) is refused with a 400 rather than silently returning the wrong page.
+ */
+import { z } from 'zod';
+import { ProtocolError } from '../../../shared/src/errors.js';
+
+const CursorSchema = z.strictObject({ l: z.string(), p: z.number().int().nonnegative() });
+
+export function encodeCursor(list: string, position: number): string {
+  return Buffer.from(JSON.stringify({ l: list, p: position }), 'utf8').toString('base64url');
+}
+
+/** The position in `list` a cursor points at; a bad cursor is a 400 that says so. */
+export function decodeCursor(list: string, cursor: string): number {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const result = CursorSchema.safeParse(parsed);
+  if (!result.success || result.data.l !== list)
+    throw new ProtocolError(
+      `invalid cursor for ${list}: pass the "next" value of a previous page of ${list} unchanged`,
+    );
+  return result.data.p;
+}
+
+/** The query parameters every paginated list takes. */
+export const PageQuery = {
+  cursor: z.string().max(200).optional().describe('The `next` value of the previous page'),
+  limit: z.coerce.number().int().min(1).max(500).default(100).describe('Items per page (1–500)'),
+};
+
+/** A page of items; `next` is null on the last page. */
+export function pageSchema<T extends z.ZodType>(item: T) {
+  return z.object({
+    items: z.array(item),
+    next: z.string().nullable().describe('Cursor of the next page; null on the last page'),
+  });
+}
+
+/** Builds a page from rows fetched with `limit + 1` (the extra row only says there is more). */
+export function pageOf<T>(
+  list: string,
+  rows: readonly T[],
+  limit: number,
+  position: (row: T) => number,
+): { items: T[]; next: string | null } {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return {
+    items,
+    next: rows.length > limit && last !== undefined ? encodeCursor(list, position(last)) : null,
+  };
+}

@@ -1,0 +1,172 @@
+/** The admin API's response shapes, as JSON (timestamps are ISO 8601 strings). Documented in OpenAPI. */
+import { z } from 'zod';
+import { NameSchema } from '../../../../../shared/src/protocol.js';
+
+const Timestamp = z.iso.datetime({ offset: true });
+const Nullable = <T extends z.ZodType>(schema: T) => schema.nullable();
+
+export const HostName = NameSchema.describe('A host (agent) name');
+
+export const HostSchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  kid: z.string().describe('Key id of the agent key'),
+  status: z.enum(['active', 'revoked']),
+  enrolledAt: Timestamp,
+  lastSeenAt: Nullable(Timestamp),
+  lastEventSeq: Nullable(z.number().int()),
+  connected: z.boolean(),
+});
+
+export const UpsStateSchema = z.object({
+  ups: z.string(),
+  power: z.enum(['online', 'battery', 'unknown']),
+  powerSince: Timestamp,
+  status: Nullable(z.array(z.string())).describe('ups.status words; null when unknown'),
+  vars: z.record(z.string(), z.string()),
+  lastEvents: z.array(z.string()),
+  observedAt: Timestamp,
+  reportedBy: z.uuid(),
+  dead: z.boolean(),
+});
+
+export const UpsEventSchema = z.object({
+  id: z.number().int(),
+  ups: z.string(),
+  host: z.string().describe('The watcher host that reported it'),
+  seq: z.number().int(),
+  events: z.array(z.string()).describe('NUT notify events: ONBATT, ONLINE, LOWBATT, FSD, COMMBAD, …'),
+  status: Nullable(z.array(z.string())),
+  vars: z.record(z.string(), z.string()),
+  dead: z.boolean(),
+  dropped: z.number().int(),
+  observedAt: Timestamp,
+  receivedAt: Timestamp,
+});
+
+export const RunSchema = z.object({
+  id: z.uuid(),
+  number: Nullable(z.number().int()),
+  kind: z.enum(['outage', 'drill']),
+  ups: Nullable(z.string()),
+  reason: Nullable(z.string()),
+  state: z.enum(['active', 'ended']),
+  phase: z.enum(['active', 'restoring']),
+  startedAt: Timestamp,
+  endedAt: Nullable(Timestamp),
+  endReason: Nullable(z.string()),
+  firedStages: z.array(z.string()),
+});
+
+export const OrderSchema = z.object({
+  id: z.uuid(),
+  runId: z.uuid(),
+  agentId: z.uuid(),
+  kind: z.enum(['shutdown', 'wake', 'ups-power-off']),
+  host: z.string(),
+  stage: z.string(),
+  drill: z.boolean(),
+  createdAt: Timestamp,
+  expiresAt: Timestamp,
+  lastSentAt: Nullable(Timestamp),
+  ackStatus: Nullable(z.enum(['accepted', 'duplicate', 'rejected'])),
+  ackReason: Nullable(z.string()),
+  ackedAt: Nullable(Timestamp),
+  outcome: Nullable(z.enum(['started', 'succeeded', 'failed', 'drill'])),
+  outcomeAt: Nullable(Timestamp),
+  exitCode: Nullable(z.number().int()),
+  output: Nullable(z.string()),
+  error: Nullable(z.string()),
+});
+
+export const RunEventSchema = z.object({
+  id: z.number().int(),
+  runId: z.uuid(),
+  at: Timestamp,
+  kind: z.string().describe('run-started, stage-fired, order, progress, host-down, run-ended, …'),
+  stage: Nullable(z.string()),
+  host: Nullable(z.string()),
+  detail: Nullable(z.string()),
+});
+
+export const RunDetailSchema = RunSchema.extend({
+  orders: z.array(OrderSchema),
+  timeline: z.array(RunEventSchema),
+});
+
+export const EnrollmentSchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  token: z.string().describe('The single-use enrollment token: shown once'),
+  expiresAt: Timestamp,
+});
+
+export const TokenSchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  scopes: z.array(z.enum(['read', 'write', 'admin'])),
+  createdAt: Timestamp,
+  createdBy: Nullable(z.string()),
+  expiresAt: Nullable(Timestamp),
+  lastUsedAt: Nullable(Timestamp),
+  revokedAt: Nullable(Timestamp),
+});
+
+export const AuditEntrySchema = z.object({
+  id: z.number().int(),
+  at: Timestamp,
+  actor: z.string().describe('The API token that made the change'),
+  action: z.string().describe('The operation (its OpenAPI operationId)'),
+  method: z.string(),
+  path: z.string(),
+  status: z.number().int().describe('The HTTP status it was answered with'),
+  target: Nullable(z.string()),
+  remote: Nullable(z.string()),
+});
+
+export const PolicyRecordSchema = z.object({
+  id: z.number().int(),
+  document: z.unknown().describe('The policy as applied'),
+  appliedAt: Timestamp,
+  appliedBy: z.string(),
+});
+
+export const ValidationSchema = z.object({
+  valid: z.boolean(),
+  errors: z.array(z.string()),
+  warnings: z.array(z.string()),
+});
+
+export const PlanResultSchema = z
+  .looseObject({
+    text: z.string().describe('The plan as the CLI prints it'),
+  })
+  .describe('The simulated timeline: per stage and host, when and why');
+
+export const StatusSchema = z.object({
+  time: Timestamp,
+  ups: z.array(UpsStateSchema),
+  hosts: z.object({ enrolled: z.number().int(), connected: z.number().int() }),
+  run: Nullable(
+    z.object({
+      number: z.number().int(),
+      kind: z.enum(['outage', 'drill']),
+      phase: z.enum(['active', 'restoring']),
+      reason: z.string(),
+      startedAt: Timestamp,
+      firedStages: z.array(z.string()),
+    }),
+  ),
+  policy: z.object({ applied: z.boolean(), stages: z.array(z.string()) }),
+  notifications: z.array(
+    z.object({
+      name: z.string(),
+      failing: z.boolean(),
+      consecutiveFailures: z.number().int(),
+      pending: z.number().int(),
+      lastError: Nullable(z.string()),
+    }),
+  ),
+});
+
+export const ListOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item) });
