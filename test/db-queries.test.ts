@@ -557,7 +557,9 @@ describeOnEachDatabase('query contract', (factory) => {
       const older = await listRuns(db, { limit: 1000, beforeNumber: recent.number ?? 0 });
       expect(older.map((r) => r.id)).toContain(old.id);
       expect(older.map((r) => r.id)).not.toContain(recent.id);
-      expect((await listRuns(db, { limit: 1000, kind: 'drill' })).every((r) => r.kind === 'drill')).toBe(true);
+      expect((await listRuns(db, { limit: 1000, kind: 'drill' })).every((r) => r.kind === 'drill')).toBe(
+        true,
+      );
     });
 
     it('the engine state round-trips as JSON and is replaced on save', async () => {
