@@ -2,9 +2,9 @@
  * `upsfleet`: the one command-line program. Subcommands dispatch to the part that owns them.
  */
 import { agentCommand, enrollCommand, rotateKeyCommand } from '../agent/src/cli.js';
-import { ADMIN_USAGE, adminCommand } from '../coordinator/src/cli/admin-commands.js';
+import { ADMIN_COMMANDS, ADMIN_USAGE, adminCommand } from '../coordinator/src/cli/admin-commands.js';
 import { coordinatorCommand } from '../coordinator/src/cli/coordinator-command.js';
-import { isUsageError } from '../coordinator/src/cli/usage-error.js';
+import { describeError, exitCodeOf } from '../coordinator/src/cli/exit-codes.js';
 
 const USAGE = `upsfleet — staged fleet shutdown when a shared UPS runs on battery
 
@@ -18,8 +18,6 @@ Usage: upsfleet <command> [options]
 ${ADMIN_USAGE}
 Run "upsfleet <command> --help" for the options of a command.
 `;
-
-const ADMIN_COMMANDS = new Set(['enrollments', 'hosts', 'status', 'runs', 'policy', 'drill', 'stages']);
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -50,9 +48,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const usage = isUsageError(error);
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`upsfleet: ${message}\n`);
-    process.exitCode = usage ? 2 : 1;
+    process.stderr.write(`upsfleet: ${describeError(error)}\n`);
+    process.exitCode = exitCodeOf(error);
   },
 );

@@ -14,6 +14,7 @@ import {
   UpsEventSchema,
 } from '../coordinator/src/http/routes/admin/schemas.js';
 import { AGENT_WS_PATH } from '../coordinator/src/ws/upgrade.js';
+import type { NotifyEvent } from '../shared/src/protocol.js';
 import type { SigningKeyPair } from '../shared/src/signing.js';
 import { signUpsEvent } from '../shared/src/tokens.js';
 import {
@@ -235,7 +236,7 @@ describe('responses match their documented schemas', () => {
 describe('events: filters and cursor pagination', () => {
   let nas: EnrolledAgent;
   let seq = 0;
-  const sign = (keyPair: SigningKeyPair, agentId: string, events: string[], status: string[]) =>
+  const sign = (keyPair: SigningKeyPair, agentId: string, events: NotifyEvent[], status: string[]) =>
     signUpsEvent(
       keyPair,
       agentId,
@@ -265,7 +266,9 @@ describe('events: filters and cursor pagination', () => {
 
   const events = async (query: string) => {
     const page = await json(await t.admin('GET', `/api/v1/events?${query}`), 200);
-    return { ...page, items: z.array(UpsEventSchema).parse(page.items) };
+    return z
+      .object({ items: z.array(UpsEventSchema), next: z.string().nullable(), head: z.string() })
+      .parse(page);
   };
 
   it('pages newest first with an opaque cursor until next is null', async () => {

@@ -1,38 +1,105 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { tokensCommand } from './access-commands.js';
 import { createAdminClient } from './admin-client.js';
+import { type CliContext, type Item, str } from './cli-context.js';
+import { auditCommand, eventsCommand, runsCommand } from './history-commands.js';
+import { notifyCommand } from './notify-commands.js';
 import { drillCommand, policyCommand } from './run-commands.js';
 import { ago, formatTable } from './table.js';
 import { UsageError } from './usage-error.js';
 
 export const ADMIN_USAGE = `Admin commands (against a running coordinator):
-  upsfleet enrollments create NAME [--ttl 1h]   one-time enrollment token for an agent
+  upsfleet status                               the fleet at a glance: every UPS, hosts, the active run, channels
   upsfleet hosts                                enrolled agents and whether they are connected
   upsfleet hosts revoke NAME                    revoke an agent: disconnected, its key refused from now on
-  upsfleet status                               every UPS: power, status words, charge, runtime, load
-  upsfleet runs [RUN_ID]                        outages and the orders they issued
+  upsfleet enrollments create NAME [--ttl 1h]   one-time enrollment token for an agent
   upsfleet policy show | apply FILE             the fleet policy
   upsfleet policy validate FILE                 check a policy file: every error and warning
   upsfleet policy plan [--scenario FILE] [--policy FILE] [--unresponsive h1,h2]
                                                 simulate: the timeline each host would see, touching nothing
   upsfleet drill [--no-follow]                  fleet-wide dry run with live progress per stage and host
   upsfleet stages fire STAGE                    fire a stage by hand (its trigger says manual: true)
+  upsfleet events [--follow] [--ups U] [--host H] [--type ONBATT] [--since ISO] [--limit N]
+                                                UPS events, newest first; --follow prints new ones as they come
+  upsfleet runs [RUN] [--limit N]               outages and drills; one run's timeline and orders
+  upsfleet tokens [create NAME --scopes read,write,admin [--expires 90d] | revoke NAME]
+                                                API tokens (the secret is shown once)
+  upsfleet audit [--actor TOKEN] [--limit N]    who changed what, when
+  upsfleet notify [list | apply FILE | remove NAME | test NAME]
+                                                notification channels (WeChat Work, Slack, Discord, Telegram, ntfy, webhook)
 
 Common options: --url URL (env UPSFLEET_URL, default http://127.0.0.1:8080),
                 --token TOKEN (env UPSFLEET_TOKEN), --json (machine-readable output)
+Exit codes: 0 done; 1 done, but it reports a failure (invalid policy, failing drill, test message
+not delivered); 2 wrong usage; 3 coordinator unreachable; 4 token refused (missing, wrong, expired,
+lacking the scope, throttled); 5 request refused (invalid input, not found, conflict) or failed.
 `;
 
-type Item = Record<string, unknown>;
+export const ADMIN_COMMANDS = new Set([
+  'enrollments',
+  'hosts',
+  'status',
+  'runs',
+  'policy',
+  'drill',
+  'stages',
+  'events',
+  'tokens',
+  'audit',
+  'notify',
+]);
+
 /** A watcher sends a snapshot at least every minute: two missed ones make the row stale. */
 const STALE_AFTER_MS = 150_000;
-const str = (value: unknown) => (value === null || value === undefined ? '-' : String(value));
 
-/** Runs one admin command; returns the exit code (0 ok, 1 failed, 2 usage). */
+function upsTable(items: readonly Item[], now: number): string {
+  if (items.length === 0) return 'No UPS has reported yet.';
+  return formatTable(
+    ['UPS', 'POWER', 'STATUS', 'CHARGE', 'RUNTIME', 'LOAD', 'LAST EVENT', 'SEEN'],
+    items.map((u) => {
+      const vars = (u.vars ?? {}) as Record<string, string>;
+      const age = now - Date.parse(String(u.observedAt));
+      const power = `${str(u.power)}${u.dead ? ' (DEAD: silent while on battery)' : ''}`;
+      return [
+        str(u.ups),
+        age > STALE_AFTER_MS ? `${power} (STALE)` : power,
+        Array.isArray(u.status) ? u.status.join(' ') : 'unknown',
+        vars['battery.charge'] === undefined ? '-' : `${vars['battery.charge']}%`,
+        vars['battery.runtime'] === undefined ? '-' : `${vars['battery.runtime']}s`,
+        vars['ups.load'] === undefined ? '-' : `${vars['ups.load']}%`,
+        Array.isArray(u.lastEvents) && u.lastEvents.length > 0 ? u.lastEvents.join(',') : '-',
+        ago(u.observedAt as string, now),
+      ];
+    }),
+  );
+}
+
+function statusText(status: Item, now: number): string {
+  const hosts = status.hosts as { enrolled: number; connected: number };
+  const run = status.run as Item | null;
+  const policy = status.policy as { applied: boolean; stages: string[] };
+  const channels = status.notifications as Item[];
+  const failing = channels.filter((c) => c.failing);
+  return [
+    upsTable(status.ups as Item[], now),
+    '',
+    `Hosts: ${hosts.connected} of ${hosts.enrolled} enrolled connected`,
+    `Policy: ${policy.applied ? `stages ${policy.stages.join(' → ') || '(none)'}` : 'none applied'}`,
+    run === null
+      ? 'Run: none'
+      : `Run: ${run.kind === 'drill' ? 'drill' : 'outage'} ${str(run.number)} (${str(run.phase)}) since ${str(run.startedAt)}: ${str(run.reason)}; stages fired: ${(run.firedStages as string[]).join(', ') || 'none'}`,
+    `Notifications: ${channels.length} channel(s)${failing.length === 0 ? '' : `, FAILING: ${failing.map((c) => `${str(c.name)} (${str(c.lastError)})`).join('; ')}`}`,
+  ].join('\n');
+}
+
+/** Runs one admin command; returns its exit code (exit-codes.ts). Errors are thrown, typed. */
 export async function adminCommand(
   command: string,
   argv: readonly string[],
   env = process.env,
+  io: { write?: (text: string) => void; interrupted?: Promise<void> } = {},
 ): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv],
@@ -45,17 +112,40 @@ export async function adminCommand(
       policy: { type: 'string' },
       unresponsive: { type: 'string' },
       'no-follow': { type: 'boolean' },
+      follow: { type: 'boolean', short: 'f' },
+      ups: { type: 'string' },
+      host: { type: 'string' },
+      type: { type: 'string' },
+      since: { type: 'string' },
+      limit: { type: 'string' },
+      scopes: { type: 'string' },
+      expires: { type: 'string' },
+      actor: { type: 'string' },
     },
     allowPositionals: true,
     strict: true,
   });
-  const client = createAdminClient({
-    url: values.url ?? env.UPSFLEET_URL ?? 'http://127.0.0.1:8080',
-    token: values.token ?? env.UPSFLEET_TOKEN,
-  });
-  const out = (data: unknown, human: () => string) =>
-    process.stdout.write(`${values.json ? JSON.stringify(data, null, 2) : human()}\n`);
-  const now = Date.now();
+  const write = io.write ?? ((text: string) => process.stdout.write(text));
+  let interrupted: Promise<void> | undefined;
+  const ctx: CliContext = {
+    client: createAdminClient({
+      url: values.url ?? env.UPSFLEET_URL ?? 'http://127.0.0.1:8080',
+      token: values.token ?? env.UPSFLEET_TOKEN,
+    }),
+    json: values.json === true,
+    now: Date.now(),
+    out: (data, human) => write(`${values.json ? JSON.stringify(data, null, 2) : human()}\n`),
+    write,
+    interrupted: () => {
+      interrupted ??=
+        io.interrupted ??
+        new Promise<void>((resolve) => {
+          process.once('SIGINT', () => resolve());
+        });
+      return interrupted;
+    },
+  };
+  const { client, out, now } = ctx;
   const [sub, arg] = positionals;
 
   switch (command) {
@@ -69,7 +159,7 @@ export async function adminCommand(
       out(
         created,
         () =>
-          `Enrollment token for "${arg}" (single use, expires ${str(created.expiresAt)}):\n\n  ${str(created.token)}\n\nOn the host: upsfleet enroll --coordinator URL --token <token> --name ${arg}`,
+          `Enrollment token for "${arg}" (single use, expires ${str(created.expiresAt)}):\n\n  ${str(created.token)}\n\nOn the host: upsfleet enroll --coordinator ${client.base} --token <token> --name ${arg}`,
       );
       return 0;
     }
@@ -83,6 +173,7 @@ export async function adminCommand(
         );
         return 0;
       }
+      if (sub !== undefined) throw new UsageError('usage: upsfleet hosts [revoke NAME]');
       const { items } = await client.get<{ items: Item[] }>('/api/v1/hosts');
       out(items, () =>
         formatTable(
@@ -99,68 +190,27 @@ export async function adminCommand(
       return 0;
     }
     case 'status': {
-      const { items } = await client.get<{ items: Item[] }>('/api/v1/ups');
-      out(items, () => {
-        if (items.length === 0) return 'No UPS has reported yet.';
-        return formatTable(
-          ['UPS', 'POWER', 'STATUS', 'CHARGE', 'RUNTIME', 'LOAD', 'LAST EVENT', 'SEEN'],
-          items.map((u) => {
-            const vars = (u.vars ?? {}) as Record<string, string>;
-            const age = now - Date.parse(String(u.observedAt));
-            const power = `${str(u.power)}${u.dead ? ' (DEAD: silent while on battery)' : ''}`;
-            return [
-              str(u.ups),
-              age > STALE_AFTER_MS ? `${power} (STALE)` : power,
-              Array.isArray(u.status) ? u.status.join(' ') : 'unknown',
-              vars['battery.charge'] === undefined ? '-' : `${vars['battery.charge']}%`,
-              vars['battery.runtime'] === undefined ? '-' : `${vars['battery.runtime']}s`,
-              vars['ups.load'] === undefined ? '-' : `${vars['ups.load']}%`,
-              Array.isArray(u.lastEvents) && u.lastEvents.length > 0 ? u.lastEvents.join(',') : '-',
-              ago(u.observedAt as string, now),
-            ];
-          }),
-        );
+      const status = await client.get<Item>('/api/v1/status');
+      out(status, () => statusText(status, now));
+      return 0;
+    }
+    case 'runs':
+      return runsCommand(ctx, sub, values.limit);
+    case 'events':
+      return eventsCommand(ctx, {
+        follow: values.follow === true,
+        ups: values.ups,
+        host: values.host,
+        type: values.type,
+        since: values.since,
+        limit: values.limit,
       });
-      return 0;
-    }
-    case 'runs': {
-      if (sub !== undefined) {
-        const run = await client.get<Item & { orders: Item[] }>(`/api/v1/runs/${encodeURIComponent(sub)}`);
-        out(run, () =>
-          [
-            `Run ${str(run.id)} on ${str(run.ups)}: ${str(run.state)}, started ${str(run.startedAt)}${run.endedAt ? `, ended ${str(run.endedAt)} (${str(run.endReason)})` : ''}`,
-            '',
-            formatTable(
-              ['STAGE', 'HOST', 'ACK', 'OUTCOME', 'EXIT', 'ORDER'],
-              run.orders.map((o) => [
-                str(o.stage),
-                str(o.host),
-                str(o.ackStatus),
-                str(o.outcome),
-                str(o.exitCode),
-                str(o.id),
-              ]),
-            ),
-          ].join('\n'),
-        );
-        return 0;
-      }
-      const { items } = await client.get<{ items: Item[] }>('/api/v1/runs');
-      out(items, () =>
-        formatTable(
-          ['RUN', 'UPS', 'STATE', 'STARTED', 'STAGES FIRED', 'END'],
-          items.map((r) => [
-            str(r.id),
-            str(r.ups),
-            str(r.state),
-            str(r.startedAt),
-            (r.firedStages as string[]).join(',') || '-',
-            str(r.endReason),
-          ]),
-        ),
-      );
-      return 0;
-    }
+    case 'tokens':
+      return tokensCommand(ctx, sub, arg, { scopes: values.scopes, expires: values.expires });
+    case 'audit':
+      return auditCommand(ctx, { actor: values.actor, limit: values.limit });
+    case 'notify':
+      return notifyCommand(ctx, sub, arg);
     case 'policy': {
       if (sub === 'show') {
         const policy = await client.get<Item>('/api/v1/policy');
@@ -169,14 +219,20 @@ export async function adminCommand(
       }
       if (sub === 'apply' && arg !== undefined) {
         const document: unknown = parseYaml(await readFile(arg, 'utf8'));
-        const result = await client.put<Item>('/api/v1/policy', document);
-        out(result, () => `Policy applied from ${arg}.`);
+        const result = await client.put<Item & { warnings: string[] }>('/api/v1/policy', document);
+        out(result, () =>
+          [`Policy applied from ${arg}.`, ...result.warnings.map((w) => `  warning: ${w}`)].join('\n'),
+        );
         return 0;
       }
       return policyCommand(client, sub, arg, values, out);
     }
     case 'drill':
-      return drillCommand(client, { follow: values['no-follow'] !== true, json: values.json === true });
+      return drillCommand(client, {
+        follow: values['no-follow'] !== true,
+        json: values.json === true,
+        write,
+      });
     case 'stages': {
       if (sub !== 'fire' || arg === undefined) throw new UsageError('usage: upsfleet stages fire STAGE');
       const result = await client.post<Item>(`/api/v1/stages/${encodeURIComponent(arg)}/fire`, {});
