@@ -208,7 +208,7 @@ describe('the audit log', () => {
       ['policy.apply', 'PUT', '/api/v1/policy', 422, null],
       ['policy.apply', 'PUT', '/api/v1/policy', 200, null],
     ]);
-    const tokens = await json(await t.admin('GET', '/api/v1/audit?action=tokens.create&limit=500'), 200);
+    const tokens = await json(await t.admin('GET', '/api/v1/audit?action=tokens.create&limit=1000'), 200);
     expect(
       z
         .array(AuditEntrySchema)

@@ -24,6 +24,8 @@ const config: CoordinatorConfig = {
   orderTtlMs: 600_000,
   heartbeatMs: 5_000,
   logLevel: 'error',
+  metricsPublic: false,
+  resumeSettleMs: 15_000,
 };
 
 /** A logger whose lines can be awaited (an event, not a poll). */

@@ -35,6 +35,8 @@ const config: CoordinatorConfig = {
   // Short, to see a silent agent dropped quickly; long enough that a busy machine still answers in time.
   heartbeatMs: 1_000,
   logLevel: 'error',
+  metricsPublic: false,
+  resumeSettleMs: 15_000,
 };
 
 let coordinator: RunningCoordinator;

@@ -13,6 +13,10 @@ export interface CoordinatorConfig {
   readonly orderTtlMs: number;
   readonly heartbeatMs: number;
   readonly logLevel: LogLevel;
+  /** `/metrics` without a token (for a Prometheus on a trusted network). */
+  readonly metricsPublic: boolean;
+  /** After a restart mid-run, how long stages wait for fresh readings. */
+  readonly resumeSettleMs: number;
 }
 
 /** Command-line flags; each overrides its environment variable. */
@@ -95,6 +99,10 @@ export function loadConfig(
   if (heartbeatMs > MAX_HEARTBEAT_MS) {
     problems.push(`UPSFLEET_HEARTBEAT: at most 30s (agents drop a connection that stays silent for 45 s)`);
   }
+  const metricsPublic = env.UPSFLEET_METRICS_PUBLIC ?? 'false';
+  if (metricsPublic !== 'true' && metricsPublic !== 'false')
+    problems.push(`UPSFLEET_METRICS_PUBLIC: "${metricsPublic}" is not true or false`);
+  const resumeSettleMs = duration(env.UPSFLEET_RESUME_SETTLE, 15_000, 'UPSFLEET_RESUME_SETTLE', problems);
   const level = env.UPSFLEET_LOG_LEVEL ?? 'info';
   if (!isLogLevel(level))
     problems.push(`UPSFLEET_LOG_LEVEL: "${level}" is not one of debug, info, warn, error`);
@@ -109,5 +117,7 @@ export function loadConfig(
     orderTtlMs,
     heartbeatMs,
     logLevel: isLogLevel(level) ? level : 'info',
+    metricsPublic: metricsPublic === 'true',
+    resumeSettleMs,
   });
 }

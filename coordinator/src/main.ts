@@ -19,6 +19,11 @@ import { createAgentKeys } from './fleet/agent-keys.js';
 import { createKeyRing } from './fleet/coordinator-key.js';
 import { createFleet } from './fleet/fleet.js';
 import { createApp } from './http/app.js';
+import { notificationOperations } from './http/routes/admin/notification-ops.js';
+import { metricsRoutes } from './http/routes/metrics.js';
+import { createMetrics } from './metrics/create-metrics.js';
+import { createUpsStateReader } from './metrics/ups-state-reader.js';
+import { createNotifier } from './notify/notifier.js';
 import { startAgentSession } from './ws/agent-session.js';
 import { createHub } from './ws/hub.js';
 import { createUpgradeHandler } from './ws/upgrade.js';
@@ -35,7 +40,15 @@ export async function startCoordinator(
 ): Promise<RunningCoordinator> {
   const { logger } = options;
   const clock = options.clock ?? systemClock;
-  const database = await openDatabase(config.database);
+  const database = await openDatabase(config.database, undefined, {
+    onWriterLockLost: () => {
+      // PostgreSQL dropped our session (a restart) and another coordinator took the database
+      // meanwhile: two deciders would send orders twice. Stop now; systemd restarts us, and we
+      // then wait for the other one to go.
+      logger.error('another coordinator took this PostgreSQL database while our lock was lost: exiting');
+      process.exit(1);
+    },
+  });
   try {
     const { db } = database;
     logger.info('database ready', {
@@ -47,7 +60,42 @@ export async function startCoordinator(
 
     const hub = createHub();
     const agentKeys = createAgentKeys(db);
-    const fleet = await createFleet({ db, hub, clock, logger, signingKey, orderTtlMs: config.orderTtlMs });
+    const notifier = createNotifier({
+      db,
+      clock,
+      logger,
+      onOutcome: (channel, outcome) => metrics.hooks.notification(channel, outcome),
+    });
+    const fleet = await createFleet({
+      db,
+      hub,
+      clock,
+      logger,
+      signingKey,
+      orderTtlMs: config.orderTtlMs,
+      notifier,
+      get metrics() {
+        return metrics.hooks;
+      },
+      resumeSettleMs: config.resumeSettleMs,
+    });
+    const channelHealth = async () =>
+      (await notifier.health()).map((channel) => ({
+        name: channel.name,
+        failing: channel.failing,
+        consecutiveFailures: channel.consecutiveFailures,
+        pending: channel.outbox.pending,
+        lastError: channel.lastError,
+      }));
+    const metrics = createMetrics({
+      readUpsStates: createUpsStateReader(db),
+      connectedAgents: () => hub.size,
+      engineState: () => fleet.state,
+      policy: () => fleet.policy,
+      readChannelHealth: channelHealth,
+      logger,
+    });
+    notifier.start();
     if (config.policyFile !== undefined) {
       const document: unknown = parseYaml(await readFile(config.policyFile, 'utf8'));
       await fleet.applyPolicy(document, `file:${config.policyFile}`);
@@ -55,7 +103,32 @@ export async function startCoordinator(
 
     // One replay guard for every agent token: the WebSocket upgrade and the key-rotation endpoint.
     const replayGuard = createReplayGuard();
-    const app = createApp({ db, clock, logger, signingKey, agentKeys, fleet, hub, replayGuard });
+    const app = createApp({
+      db,
+      clock,
+      logger,
+      signingKey,
+      agentKeys,
+      fleet,
+      hub,
+      replayGuard,
+      channelHealth,
+      adminOperations: notificationOperations({
+        db,
+        clock,
+        logger,
+        signingKey,
+        agentKeys,
+        fleet,
+        hub,
+        notifier,
+      }),
+      onAuthFailure: () => metrics.hooks.authFailure('admin'),
+      metrics: (readScope) => ({
+        app: metricsRoutes({ metrics, auth: config.metricsPublic ? undefined : readScope }),
+        public: config.metricsPublic,
+      }),
+    });
     const server = createAdaptorServer({ fetch: app.fetch });
     const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
     wss.on('connection', (ws: WebSocket, _request: IncomingMessage, agentId: string) => {
@@ -97,6 +170,7 @@ export async function startCoordinator(
         wss.close();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await fleet.stop();
+        await notifier.stop();
         await database.close();
         logger.info('coordinator stopped');
       },

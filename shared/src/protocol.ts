@@ -369,7 +369,8 @@ function parseFrame<T>(schema: z.ZodType<T>, raw: string, direction: string): T 
   }
   const result = schema.safeParse(json);
   if (!result.success) {
-    const type = typeof json === 'object' && json !== null && 'type' in json ? String(json.type) : undefined;
+    const type =
+      typeof json === 'object' && json !== null && 'type' in json ? describeValue(json.type) : undefined;
     throw new ProtocolError(
       type === undefined
         ? `${direction} frame has no type`
@@ -398,4 +399,14 @@ export type { PowerState } from './nut-status.js';
 export function powerStateOf(status: readonly string[] | null): PowerState {
   // The rules live in nut-status.ts: OL wins over a conflicting OB; DISCHRG alone is not battery.
   return interpretStatus(status).power;
+}
+
+/** A value for an error message: never throws (String() does on `{ toString: 1 }`). */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? typeof value;
+  } catch {
+    return typeof value;
+  }
 }

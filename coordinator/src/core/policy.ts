@@ -4,6 +4,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { AppError } from '../../../shared/src/errors.js';
+import { describeValue } from '../../../shared/src/protocol.js';
 import { type PolicyDocument, PolicySchema, type Trigger } from './policy-schema.js';
 
 export type { PolicyDocument, PolicyInput, Trigger } from './policy-schema.js';
@@ -150,14 +151,14 @@ function referenceChecks(document: unknown): {
       if (name === stage.name) errors.push(`stages[${i}].after: a stage cannot wait for itself`);
     }
   });
-  const cycle = findCycle(stages.map((s) => ({ name: String(s.name), after: stringsOf(s.after) })));
+  const cycle = findCycle(stages.map((s) => ({ name: describeValue(s.name), after: stringsOf(s.after) })));
   if (cycle && cycle.length > 2) errors.push(`stages: dependency cycle ${cycle.join(' → ')}`);
   for (const entry of ups) {
     if (typeof entry.powerOff !== 'string' || typeof entry.watcher !== 'string') continue;
     const watcherHost = hosts.find((h) => h.name === entry.watcher);
-    if (watcherHost !== undefined && stringsOf(watcherHost.ups).includes(String(entry.name))) {
+    if (watcherHost !== undefined && stringsOf(watcherHost.ups).includes(describeValue(entry.name))) {
       warnings.push(
-        `ups "${String(entry.name)}": its watcher "${entry.watcher}" is also a host it feeds; the power-off is sent once ` +
+        `ups "${describeValue(entry.name)}": its watcher "${entry.watcher}" is also a host it feeds; the power-off is sent once ` +
           'every host it feeds is down, so the watcher would be gone by then — let another agent watch this UPS',
       );
     }
@@ -166,9 +167,9 @@ function referenceChecks(document: unknown): {
     typeof doc.restore === 'object' && doc.restore !== null ? (doc.restore as Record<string, unknown>) : {};
   const wake = resolveHosts(stringsOf(restore.wake), hosts, 'restore.wake', errors, warnings);
   hosts.forEach((host, i) => {
-    if (!wake.includes(String(host.name)) || typeof host.wake === 'object') return;
+    if (!wake.includes(describeValue(host.name)) || typeof host.wake === 'object') return;
     errors.push(
-      `hosts[${i}].wake: "${String(host.name)}" is in restore.wake but has no wake: { mac, via, address }`,
+      `hosts[${i}].wake: "${describeValue(host.name)}" is in restore.wake but has no wake: { mac, via, address }`,
     );
   });
   return { errors, warnings, resolved, wake };

@@ -29,6 +29,50 @@ export interface Database {
 /** pg_try_advisory_lock key of the single writer ("upsf"). */
 const WRITER_LOCK_KEY = 0x75707366;
 
+async function tryWriterLock(lockClient: postgres.Sql): Promise<boolean> {
+  const [row] = await lockClient`select pg_try_advisory_lock(${WRITER_LOCK_KEY}) as locked`;
+  return row?.locked === true;
+}
+
+export interface WriterLockOptions {
+  /**
+   * Another coordinator took the database while ours had lost its lock (a PostgreSQL restart drops
+   * every session, and with it the lock): this process must stop deciding at once.
+   */
+  readonly onWriterLockLost?: () => void;
+  readonly lockCheckMs?: number;
+}
+
+/**
+ * A PostgreSQL restart (or a dropped connection) silently releases the session's advisory lock.
+ * Checked every second: when our session no longer holds it, take it again; when someone else has
+ * it meanwhile, say so (the coordinator exits rather than decide beside another one).
+ */
+function watchWriterLock(lockClient: postgres.Sql, options: WriterLockOptions): { stop(): void } {
+  let busy = false;
+  let lost = false;
+  const timer = setInterval(() => {
+    if (busy || lost) return;
+    busy = true;
+    void (async () => {
+      const [held] = await lockClient`select exists (
+          select 1 from pg_locks where locktype = 'advisory' and objid = ${WRITER_LOCK_KEY}
+            and pid = pg_backend_pid() and granted) as held`;
+      if (held?.held === true) return;
+      if (await tryWriterLock(lockClient)) return;
+      lost = true;
+      options.onWriterLockLost?.();
+    })()
+      // The database is unreachable: nobody else can take the lock through it either; retry.
+      .catch(() => undefined)
+      .finally(() => {
+        busy = false;
+      });
+  }, options.lockCheckMs ?? 1_000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
 /** Resolved from this file, not the CWD: the migrator needs meta/_journal.json. */
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
@@ -36,32 +80,34 @@ export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.m
 export async function openDatabase(
   target: DatabaseTarget,
   migrationsFolder = MIGRATIONS_FOLDER,
+  options: WriterLockOptions = {},
 ): Promise<Database> {
   if (target.kind === 'postgres') {
     const client = postgres(target.url, { max: 10, onnotice: () => {} });
     const db = drizzlePostgres(client, { schema });
+    // One coordinator per database: a session-level advisory lock, held by a connection of its own.
+    // (Advisory locks are per database, so test databases on one server do not collide.)
+    const lockClient = postgres(target.url, { max: 1, max_lifetime: 0, idle_timeout: 0, onnotice: () => {} });
     try {
-      // One coordinator per database: a session-level advisory lock on a connection kept for it.
-      // (Advisory locks are per database, so test databases on one server do not collide.)
-      const holder = await client.reserve();
-      const [row] = await holder`select pg_try_advisory_lock(${WRITER_LOCK_KEY}) as locked`;
-      if (row?.locked !== true) {
-        holder.release();
+      if (!(await tryWriterLock(lockClient))) {
         throw new AppError(
           'config',
           'another upsfleet coordinator is using this PostgreSQL database; stop it first',
         );
       }
       await migratePostgres(db, { migrationsFolder });
+      const watchdog = watchWriterLock(lockClient, options);
       return {
         db,
         kind: 'postgres',
         close: async () => {
-          holder.release();
+          watchdog.stop();
+          await lockClient.end({ timeout: 1 });
           await client.end({ timeout: 5 });
         },
       };
     } catch (error) {
+      await lockClient.end({ timeout: 1 });
       await client.end({ timeout: 1 });
       throw error;
     }

@@ -26,6 +26,7 @@ export interface Outgoing {
   readonly orderId: string;
   readonly token: string;
   readonly host: string;
+  readonly kind: OrderClaims['kind'];
 }
 
 export interface EffectContext {
@@ -88,7 +89,13 @@ async function issue(
     createdAt: new Date(ctx.now),
     expiresAt: new Date(expiresAt),
   });
-  ctx.outgoing.push({ agentId: agent.id, orderId: order.id, token: order.token, host: target.host });
+  ctx.outgoing.push({
+    agentId: agent.id,
+    orderId: order.id,
+    token: order.token,
+    host: target.host,
+    kind: claims.kind,
+  });
 }
 
 /** Records and carries out one effect; returns a log line for it. */

@@ -28,6 +28,9 @@ import { insertPolicy, latestPolicy } from '../db/queries/policies.js';
 import { addRunEvent, findRunByNumber } from '../db/queries/runs.js';
 import { raiseCounterSetting } from '../db/queries/settings.js';
 import { listUpsStates, recordUpsEvent } from '../db/queries/ups-events.js';
+import type { MetricsHooks } from '../metrics/hooks.js';
+import type { NotificationFact } from '../notify/facts.js';
+import { factsFromEffects, factsFromUpsEvent, nextStageFor } from '../notify/from-engine.js';
 import type { Hub } from '../ws/hub.js';
 import { BRIEFING_VERSION_SETTING, createBriefings } from './briefings.js';
 import { applyEffect, type Outgoing } from './effects.js';
@@ -47,6 +50,14 @@ export interface FleetDeps {
   readonly signingKey: SigningKeyPair;
   /** How long an order stays valid after it is issued. */
   readonly orderTtlMs: number;
+  /** Notifications: written to the outbox inside each decision's transaction, delivered after commit. */
+  readonly notifier?: {
+    publish(tx: Db, facts: readonly NotificationFact[], now: number): Promise<number>;
+    kick(): void;
+  };
+  readonly metrics?: MetricsHooks;
+  /** How long stages wait for fresh readings after a restart with a run in progress. */
+  readonly resumeSettleMs?: number;
 }
 
 export async function createFleet(deps: FleetDeps) {
@@ -74,7 +85,9 @@ export async function createFleet(deps: FleetDeps) {
     state = {
       ...saved,
       connected: {},
-      ...(saved.run === undefined ? {} : { holdUntil: clock.now() + RESUME_SETTLE_MS }),
+      ...(saved.run === undefined
+        ? {}
+        : { holdUntil: clock.now() + (deps.resumeSettleMs ?? RESUME_SETTLE_MS) }),
     };
     if (state.run !== undefined)
       logger.info('resuming the active run from the database', { run: state.run.number });
@@ -99,8 +112,14 @@ export async function createFleet(deps: FleetDeps) {
     );
   }
 
-  /** One decision: must run inside the queue. */
-  async function step(input: EngineInput): Promise<void> {
+  /**
+   * One decision: must run inside the queue. `notify` adds facts (a UPS event's) that need the
+   * state after the decision; they are written in the same transaction as the decision.
+   */
+  async function step(
+    input: EngineInput,
+    notify?: (after: EngineState, now: number) => NotificationFact[],
+  ): Promise<void> {
     const now = clock.now();
     const before = state.ups;
     const decision = decide(policy, state, input, now);
@@ -125,8 +144,18 @@ export async function createFleet(deps: FleetDeps) {
         }
       }
       await saveEngineState(tx, decision.state, new Date(now));
+      if (deps.notifier !== undefined) {
+        const drill = (decision.state.run ?? state.run)?.kind === 'drill';
+        const facts = [
+          ...(notify?.(decision.state, now) ?? []),
+          ...factsFromEffects(decision.effects, { at: now, drill }),
+        ];
+        if (facts.length > 0) await deps.notifier.publish(tx, facts, now);
+      }
     });
     state = decision.state;
+    deps.notifier?.kick();
+    for (const order of outgoing) deps.metrics?.orderIssued(order.kind);
     for (const line of lines) logger.warn(line);
     const sent = outgoing.filter((order) => hub.send(order.agentId, { type: 'order', token: order.token }));
     await markOrdersSent(
@@ -146,6 +175,80 @@ export async function createFleet(deps: FleetDeps) {
   }
 
   const run = <T>(task: () => Promise<T>) => queue.run(task);
+
+  /** A verified, signed UPS event: stored (or recognised as a duplicate), then fed to the engine. */
+  function ingest(event: VerifiedUpsEvent): Promise<'stored' | 'duplicate'> {
+    return run(async () => {
+      const agent = await findActiveAgent(db, event.agentId);
+      if (agent === undefined) throw new UnauthorizedError(`agent ${event.agentId} is not active`);
+      const { claims } = event;
+      const entry = policy?.ups.get(claims.ups);
+      if (entry !== undefined && entry.watcher !== agent.name) {
+        throw new ForbiddenError(`agent "${agent.name}" is not the watcher of UPS "${entry.name}"`);
+      }
+      const input = upsInput(claims);
+      const outcome = await recordUpsEvent(db, {
+        agentId: agent.id,
+        ups: claims.ups,
+        seq: claims.seq,
+        dropped: claims.dropped,
+        dead: claims.dead,
+        events: claims.events,
+        status: claims.status,
+        power: claims.dead ? 'battery' : input.power,
+        vars: claims.vars,
+        observedAt: new Date(claims.observedAt),
+        receivedAt: new Date(clock.now()),
+        tokenHash: event.tokenHash,
+      });
+      if (!outcome.stored) {
+        if (outcome.reason === 'duplicate') {
+          logger.info('duplicate UPS event ignored', {
+            ups: claims.ups,
+            seq: claims.seq,
+            agent: agent.name,
+          });
+          return 'duplicate';
+        }
+        throw new ConflictError(
+          outcome.reason === 'gap'
+            ? `event seq ${claims.seq} leaves a gap after ${outcome.lastSeq} that it does not explain (dropped: ${claims.dropped})`
+            : `event seq ${claims.seq} replayed, or re-used for a different event (last accepted: ${outcome.lastSeq}); ` +
+                "if the watcher's state directory was reset, enroll it again",
+        );
+      }
+      if (claims.dropped > 0)
+        logger.warn('watcher dropped events (its queue was full)', {
+          ups: claims.ups,
+          dropped: claims.dropped,
+        });
+      logger.info('UPS event', {
+        ups: claims.ups,
+        status: claims.status?.join(' ') ?? 'unknown',
+        events: claims.events.join(','),
+        dead: claims.dead || undefined,
+        seq: claims.seq,
+      });
+      if (entry === undefined) {
+        logger.warn('event for a UPS that is not in the policy: recorded, not acted on', {
+          ups: claims.ups,
+        });
+        return 'stored';
+      }
+      // Durations are measured on the coordinator's clock from when it learned of a change: a backlog
+      // delivered late, or a watcher whose clock is off, must never make a stage fire at once.
+      const wasDead = state.ups[claims.ups]?.dead === true;
+      const current = policy;
+      await step({ ...input, at: clock.now() }, (after, now) =>
+        factsFromUpsEvent(claims, {
+          at: now,
+          wasDead,
+          nextStage: current === undefined ? undefined : nextStageFor(current, after, claims.ups, now),
+        }),
+      );
+      return 'stored';
+    });
+  }
 
   return {
     get policy() {
@@ -183,69 +286,15 @@ export async function createFleet(deps: FleetDeps) {
     },
 
     /** A verified, signed UPS event: stored (or recognised as a duplicate), then fed to the engine. */
-    ingestEvent(event: VerifiedUpsEvent): Promise<'stored' | 'duplicate'> {
-      return run(async () => {
-        const agent = await findActiveAgent(db, event.agentId);
-        if (agent === undefined) throw new UnauthorizedError(`agent ${event.agentId} is not active`);
-        const { claims } = event;
-        const entry = policy?.ups.get(claims.ups);
-        if (entry !== undefined && entry.watcher !== agent.name) {
-          throw new ForbiddenError(`agent "${agent.name}" is not the watcher of UPS "${entry.name}"`);
-        }
-        const input = upsInput(claims);
-        const outcome = await recordUpsEvent(db, {
-          agentId: agent.id,
-          ups: claims.ups,
-          seq: claims.seq,
-          dropped: claims.dropped,
-          dead: claims.dead,
-          events: claims.events,
-          status: claims.status,
-          power: claims.dead ? 'battery' : input.power,
-          vars: claims.vars,
-          observedAt: new Date(claims.observedAt),
-          receivedAt: new Date(clock.now()),
-          tokenHash: event.tokenHash,
-        });
-        if (!outcome.stored) {
-          if (outcome.reason === 'duplicate') {
-            logger.info('duplicate UPS event ignored', {
-              ups: claims.ups,
-              seq: claims.seq,
-              agent: agent.name,
-            });
-            return 'duplicate';
-          }
-          throw new ConflictError(
-            outcome.reason === 'gap'
-              ? `event seq ${claims.seq} leaves a gap after ${outcome.lastSeq} that it does not explain (dropped: ${claims.dropped})`
-              : `event seq ${claims.seq} replayed, or re-used for a different event (last accepted: ${outcome.lastSeq}); ` +
-                  "if the watcher's state directory was reset, enroll it again",
-          );
-        }
-        if (claims.dropped > 0)
-          logger.warn('watcher dropped events (its queue was full)', {
-            ups: claims.ups,
-            dropped: claims.dropped,
-          });
-        logger.info('UPS event', {
-          ups: claims.ups,
-          status: claims.status?.join(' ') ?? 'unknown',
-          events: claims.events.join(','),
-          dead: claims.dead || undefined,
-          seq: claims.seq,
-        });
-        if (entry === undefined) {
-          logger.warn('event for a UPS that is not in the policy: recorded, not acted on', {
-            ups: claims.ups,
-          });
-          return 'stored';
-        }
-        // Durations are measured on the coordinator's clock from when it learned of a change: a backlog
-        // delivered late, or a watcher whose clock is off, must never make a stage fire at once.
-        await step({ ...input, at: clock.now() });
-        return 'stored';
-      });
+    async ingestEvent(event: VerifiedUpsEvent): Promise<'stored' | 'duplicate'> {
+      try {
+        const outcome = await ingest(event);
+        deps.metrics?.eventReceived(outcome);
+        return outcome;
+      } catch (error) {
+        deps.metrics?.eventReceived('refused');
+        throw error;
+      }
     },
 
     /** An agent said hello: it counts as connected, gets its briefing, then every order still owed to it. */
@@ -300,6 +349,30 @@ export async function createFleet(deps: FleetDeps) {
         }
         logger.info(what, { agent: agentId, order: message.orderId });
         const order = await findOrder(db, message.orderId);
+        if (order !== undefined) {
+          deps.metrics?.orderReported(
+            order.kind,
+            message.type,
+            message.type === 'ack' ? message.status : message.outcome,
+            (at.getTime() - order.createdAt.getTime()) / 1000,
+          );
+          if (message.type === 'result' && message.outcome === 'failed' && deps.notifier !== undefined) {
+            const failed: NotificationFact = {
+              kind: 'order-failed',
+              at: at.getTime(),
+              run: state.run?.number ?? 0,
+              drill: order.drill,
+              host: order.host,
+              stage: order.stage,
+              error: message.error,
+              exitCode: message.exitCode ?? null,
+            };
+            await db.transaction(
+              (tx) => deps.notifier?.publish(tx, [failed], at.getTime()) ?? Promise.resolve(0),
+            );
+            deps.notifier.kick();
+          }
+        }
         const active = state.run === undefined ? undefined : await findRunByNumber(db, state.run.number);
         if (order === undefined || active === undefined || order.runId !== active.id) return;
         if (order.kind !== 'shutdown') {

@@ -30,7 +30,7 @@ export function decodeCursor(list: string, cursor: string): number {
 /** The query parameters every paginated list takes. */
 export const PageQuery = {
   cursor: z.string().max(200).optional().describe('The `next` value of the previous page'),
-  limit: z.coerce.number().int().min(1).max(500).default(100).describe('Items per page (1–500)'),
+  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Items per page (1–1000)'),
 };
 
 /** A page of items; `next` is null on the last page. */
