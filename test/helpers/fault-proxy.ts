@@ -1,0 +1,89 @@
+/**
+ * A TCP proxy on 127.0.0.1 for fault tests, like tcp-proxy.ts plus a one-way fault: `muteUpstream()`
+ * silently drops every byte the client (an agent) sends while still delivering what the target (the
+ * coordinator) sends. An agent behind a muted proxy receives its orders but its acknowledgements
+ * never arrive: the coordinator's view of an agent that died before it could acknowledge.
+ */
+import { createConnection, createServer, type Socket } from 'node:net';
+
+export interface FaultProxy {
+  /** `http://127.0.0.1:<port>`: give it to the agent as its coordinator. */
+  readonly url: string;
+  /** Bytes dropped from the client side since the last `muteUpstream()`. */
+  readonly droppedBytes: number;
+  /** Destroys every piped connection and refuses new ones until `restore()`. */
+  cut(): void;
+  restore(): void;
+  /** From now on, bytes from the client are dropped (the connection stays up). */
+  muteUpstream(): void;
+  unmuteUpstream(): void;
+  close(): Promise<void>;
+}
+
+export async function startFaultProxy(target: { host: string; port: number }): Promise<FaultProxy> {
+  const pairs = new Set<readonly [Socket, Socket]>();
+  let open = true;
+  let muted = false;
+  let dropped = 0;
+  const server = createServer((client) => {
+    if (!open) {
+      client.destroy();
+      return;
+    }
+    const upstream = createConnection({ host: target.host, port: target.port });
+    const pair = [client, upstream] as const;
+    pairs.add(pair);
+    const drop = (): void => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', drop);
+    upstream.on('error', drop);
+    client.on('close', drop);
+    upstream.on('close', drop);
+    client.on('data', (chunk: Buffer) => {
+      if (muted) dropped += chunk.length;
+      else upstream.write(chunk);
+    });
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('the proxy has no TCP address');
+  const cutAll = (): void => {
+    for (const [client, upstream] of pairs) {
+      client.destroy();
+      upstream.destroy();
+    }
+    pairs.clear();
+  };
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    get droppedBytes() {
+      return dropped;
+    },
+    cut() {
+      open = false;
+      cutAll();
+    },
+    restore() {
+      open = true;
+    },
+    muteUpstream() {
+      muted = true;
+      dropped = 0;
+    },
+    unmuteUpstream() {
+      muted = false;
+    },
+    close() {
+      open = false;
+      cutAll();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
