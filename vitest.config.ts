@@ -4,8 +4,8 @@ import { SummaryReporter } from './test/helpers/summary-reporter.js';
 export default defineConfig({
   test: {
     pool: 'forks',
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    testTimeout: 90_000,
+    hookTimeout: 120_000,
     reporters: ['default', new SummaryReporter()],
     projects: [
       {

@@ -10,10 +10,11 @@ import { randomId, signOrder } from '../../../shared/src/tokens.js';
 import type { RunEffect } from '../core/engine-state.js';
 import type { Policy } from '../core/policy.js';
 import type { Db } from '../db/client.js';
-import { findActiveAgentByName } from '../db/queries/agents.js';
-import { insertOrder } from '../db/queries/orders.js';
+import { type AgentRow, findActiveAgentByName, listAgents } from '../db/queries/agents.js';
+import { insertOrder, insertOrders, type OrderRow } from '../db/queries/orders.js';
 import {
   addRunEvent,
+  addRunEvents,
   endRun,
   findRunByNumber,
   markStageFired,
@@ -38,12 +39,118 @@ export interface EffectContext {
   readonly now: number;
   /** Orders to send once committed. */
   readonly outgoing: Outgoing[];
+  /** Lookups shared by the effects of one decision. */
+  readonly cache?: { runIds: Map<number, string>; agents?: Map<string, AgentRow> };
 }
 
 async function runIdOf(ctx: EffectContext, run: number): Promise<string> {
+  const cached = ctx.cache?.runIds.get(run);
+  if (cached !== undefined) return cached;
   const row = await findRunByNumber(ctx.db, run);
   if (row === undefined) throw new Error(`run ${run} is not in the database`);
+  ctx.cache?.runIds.set(run, row.id);
   return row.id;
+}
+
+type OrderEffect = Extract<RunEffect, { kind: 'order' }>;
+
+/**
+ * A stage's shutdown orders, many at once: one agent lookup, signatures made in parallel, one insert
+ * for the orders and one for their timeline entries. Same records as `applyEffect` one by one, in
+ * the same order; a host with no enrolled agent is recorded as undeliverable, as there.
+ */
+export async function applyOrderEffects(
+  ctx: EffectContext,
+  effects: readonly OrderEffect[],
+): Promise<string[]> {
+  if (effects.length === 0) return [];
+  if (ctx.cache !== undefined && ctx.cache.agents === undefined) {
+    const active = (await listAgents(ctx.db)).filter((agent) => agent.status === 'active');
+    ctx.cache.agents = new Map(active.map((agent) => [agent.name, agent]));
+  }
+  const agents = ctx.cache?.agents;
+  if (agents === undefined) {
+    const lines: string[] = [];
+    for (const effect of effects) lines.push(await applyEffect(ctx, effect));
+    return lines;
+  }
+  const at = new Date(ctx.now);
+  const expiresAt = ctx.now + ctx.orderTtlMs;
+  const prepared = await Promise.all(
+    effects.map(async (effect) => {
+      const runId = await runIdOf(ctx, effect.run);
+      const agent = agents.get(effect.host);
+      if (agent === undefined) return { effect, runId, agent: undefined, order: undefined };
+      const orderId = randomId();
+      const claims: OrderClaims = { kind: 'shutdown', runId, stage: effect.stage, drill: effect.drill };
+      const token = await signOrder(ctx.signingKey, {
+        orderId,
+        agentId: agent.id,
+        claims,
+        now: ctx.now,
+        expiresAt,
+      });
+      return {
+        effect,
+        runId,
+        agent,
+        order: {
+          id: orderId,
+          runId,
+          agentId: agent.id,
+          kind: 'shutdown' as const,
+          host: effect.host,
+          stage: effect.stage,
+          drill: effect.drill,
+          token,
+          createdAt: at,
+          expiresAt: new Date(expiresAt),
+        },
+      };
+    }),
+  );
+  const stored = await insertOrders(
+    ctx.db,
+    prepared.flatMap((p) => (p.order === undefined ? [] : [p.order])),
+  );
+  let next = 0;
+  const events: Parameters<typeof addRunEvents>[1][number][] = [];
+  const lines: string[] = [];
+  for (const { effect, runId, agent } of prepared) {
+    if (agent === undefined) {
+      ctx.logger.error(`no enrolled agent "${effect.host}": shutdown order for ${effect.host} not sent`, {
+        stage: effect.stage,
+      });
+      events.push({
+        runId,
+        at,
+        kind: 'order-undeliverable',
+        stage: effect.stage,
+        host: effect.host,
+        detail: `no enrolled agent "${effect.host}"`,
+      });
+    } else {
+      const order = stored[next++] as OrderRow;
+      ctx.outgoing.push({
+        agentId: agent.id,
+        orderId: order.id,
+        token: order.token,
+        host: effect.host,
+        kind: 'shutdown',
+      });
+    }
+    events.push({
+      runId,
+      at,
+      kind: 'order',
+      stage: effect.stage,
+      host: effect.host,
+      ...(effect.drill ? { detail: 'drill' } : {}),
+    });
+    lines.push(`${effect.drill ? 'drill ' : ''}shutdown order for ${effect.host} (stage ${effect.stage})`);
+  }
+  await addRunEvents(ctx.db, events);
+  return lines;
 }
 
 async function issue(

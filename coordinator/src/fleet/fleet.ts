@@ -13,6 +13,7 @@ import { createSerialQueue } from '../../../shared/src/serial-queue.js';
 import type { SigningKeyPair } from '../../../shared/src/signing.js';
 import type { VerifiedUpsEvent } from '../../../shared/src/tokens.js';
 import { decide, type EngineInput, type EngineState, initialEngineState } from '../core/engine.js';
+import type { Effect as EngineEffect } from '../core/engine-state.js';
 import { type Policy, parsePolicy } from '../core/policy.js';
 import type { Db } from '../db/client.js';
 import { findActiveAgent, findActiveAgentByName } from '../db/queries/agents.js';
@@ -33,7 +34,7 @@ import type { NotificationFact } from '../notify/facts.js';
 import { factsFromEffects, factsFromUpsEvent, nextStageFor } from '../notify/from-engine.js';
 import type { Hub } from '../ws/hub.js';
 import { BRIEFING_VERSION_SETTING, createBriefings } from './briefings.js';
-import { applyEffect, type Outgoing } from './effects.js';
+import { applyEffect, applyOrderEffects, type Outgoing } from './effects.js';
 import { reportInput, upsInput } from './inputs.js';
 
 /** After a restart with a run in progress, stages wait this long for fresh readings before firing. */
@@ -128,21 +129,31 @@ export async function createFleet(deps: FleetDeps) {
     let wake: number | undefined;
     const current = policy;
     await db.transaction(async (tx) => {
+      const ctx = {
+        db: tx,
+        policy: current,
+        signingKey: deps.signingKey,
+        orderTtlMs: deps.orderTtlMs,
+        logger,
+        now,
+        outgoing,
+        cache: { runIds: new Map<number, string>() },
+      };
+      // Consecutive shutdown orders (a stage's hosts) are issued as one batch.
+      let orders: Extract<EngineEffect, { kind: 'order' }>[] = [];
+      const flush = async () => {
+        lines.push(...(await applyOrderEffects(ctx, orders)));
+        orders = [];
+      };
       for (const effect of decision.effects) {
-        if (effect.kind === 'wake-at') wake = effect.at;
+        if (effect.kind === 'order') orders.push(effect);
         else {
-          const ctx = {
-            db: tx,
-            policy: current,
-            signingKey: deps.signingKey,
-            orderTtlMs: deps.orderTtlMs,
-            logger,
-            now,
-            outgoing,
-          };
-          lines.push(await applyEffect(ctx, effect));
+          await flush();
+          if (effect.kind === 'wake-at') wake = effect.at;
+          else lines.push(await applyEffect(ctx, effect));
         }
       }
+      await flush();
       await saveEngineState(tx, decision.state, new Date(now));
       if (deps.notifier !== undefined) {
         const drill = (decision.state.run ?? state.run)?.kind === 'drill';

@@ -142,6 +142,18 @@ async function collapseState(
     .orderBy(desc(outbox.createdAt), desc(outbox.id))
     .limit(1);
   if (opener === undefined) return {};
+  const [recent] = await db
+    .select({ count: sql<number>`count(*)::int` })
+    .from(outbox)
+    .where(
+      and(
+        eq(outbox.channelId, channelId),
+        eq(outbox.collapseKey, key),
+        isNotDigest,
+        gt(outbox.createdAt, new Date(now - windowMs)),
+        lte(outbox.createdAt, new Date(now)),
+      ),
+    );
   const [pending] = await db
     .select({ id: outbox.id, message: outbox.message, count: outbox.count })
     .from(outbox)
@@ -156,7 +168,10 @@ async function collapseState(
     )
     .orderBy(desc(outbox.id))
     .limit(1);
-  const state = { opener: { at: opener.createdAt.getTime(), kind: opener.kind } };
+  const state = {
+    opener: { at: opener.createdAt.getTime(), kind: opener.kind },
+    recentSent: recent?.count ?? 1,
+  };
   if (pending === undefined) return state;
   const digest = (pending.message as StoredMessage).digest as Digest;
   return { ...state, pending: { digest, count: pending.count }, pendingId: pending.id };

@@ -22,6 +22,32 @@ export async function insertOrder(db: Db, order: NewOrder): Promise<OrderRow> {
 }
 
 /**
+ * Many orders at once (a stage's hosts): one multi-row insert that skips those this run already has
+ * for that stage and agent, then one read; returns the stored orders in the order given.
+ */
+export async function insertOrders(db: Db, batch: readonly NewOrder[]): Promise<OrderRow[]> {
+  if (batch.length === 0) return [];
+  for (let i = 0; i < batch.length; i += 500)
+    await db
+      .insert(orders)
+      .values(batch.slice(i, i + 500).map((order) => ({ ...order })))
+      .onConflictDoNothing();
+  const runIds = [...new Set(batch.map((order) => order.runId))];
+  const agentIds = [...new Set(batch.map((order) => order.agentId))];
+  const rows = await db
+    .select()
+    .from(orders)
+    .where(and(inArray(orders.runId, runIds), inArray(orders.agentId, agentIds)));
+  const key = (o: { runId: string; stage: string; agentId: string }) => `${o.runId} ${o.stage} ${o.agentId}`;
+  const stored = new Map(rows.map((row) => [key(row), row]));
+  return batch.map((order) => {
+    const row = stored.get(key(order));
+    if (row === undefined) throw new Error('order vanished after insert');
+    return row;
+  });
+}
+
+/**
  * Orders still owed to an agent: of the run still in progress, not expired, not refused, and with no
  * final outcome. An order the host acknowledged but whose result never came (the host went down
  * mid-way) is owed too: the agent recognises it as a duplicate, which is how a rebooted host proves

@@ -85,6 +85,31 @@ export async function addRunEvent(
   });
 }
 
+/** Several timeline entries in one statement, in the order given. */
+export async function addRunEvents(
+  db: Db,
+  events: readonly {
+    runId: string;
+    at: Date;
+    kind: string;
+    stage?: string;
+    host?: string;
+    detail?: string;
+  }[],
+): Promise<void> {
+  for (let i = 0; i < events.length; i += 500)
+    await db.insert(runEvents).values(
+      events.slice(i, i + 500).map((event) => ({
+        runId: event.runId,
+        at: event.at,
+        kind: event.kind,
+        stage: event.stage ?? null,
+        host: event.host ?? null,
+        detail: event.detail ?? null,
+      })),
+    );
+}
+
 export function listRunEvents(db: Db, runId: string): Promise<RunEventRow[]> {
   return db.select().from(runEvents).where(eq(runEvents.runId, runId)).orderBy(asc(runEvents.id));
 }
