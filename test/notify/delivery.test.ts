@@ -118,33 +118,46 @@ describeOnEachDatabase('notifications', (factory) => {
     expect(logger.lines().join('\n')).not.toContain(ROBOT_KEY);
   });
 
-  it('a flap (ONBATT/ONLINE ×6 quickly) is one message at once and exactly ONE digest at the window end', async () => {
+  it('a flap (ONBATT/ONLINE ×6 quickly) is on battery and power back at once, then exactly ONE digest at the window end', async () => {
     const robot = await receiver({ respond: wechatOk });
     await channel({ name: 'ops-wechat', type: 'wechat-work', url: robot.url(ROBOT_PATH) });
     const active = start();
     await publish([onbatt(T0)]);
     expect(JSON.parse((await robot.next()).body).text.content).toBe(ONBATT_TEXT);
+    clock.advance(5_000);
+    await publish([upsFact('online', clock.now())]);
+    expect(JSON.parse((await robot.next()).body).text.content).toBe('Power back on nas-ups');
 
-    for (let i = 1; i < 12; i++) {
+    for (let i = 2; i < 12; i++) {
       clock.advance(5_000);
       await publish([upsFact(i % 2 === 0 ? 'onbatt' : 'online', clock.now())]);
     }
     await active.idle();
-    const [first, digest] = await outbox();
-    expect(first).toMatchObject({ state: 'sent', count: 1 });
-    expect(digest).toMatchObject({ state: 'pending', count: 11, attempts: 0, collapseKey: 'power:nas-ups' });
-    expect(digest?.dueAt.getTime()).toBe(T0 + 120_000);
-    expect(robot.requests).toHaveLength(1);
+    const rows = await outbox();
+    expect(rows).toHaveLength(3);
+    const [first, second, digest] = rows;
+    expect(first).toMatchObject({ state: 'sent', count: 1, kind: 'onbatt' });
+    expect(second).toMatchObject({ state: 'sent', count: 1, kind: 'online' });
+    expect(digest).toMatchObject({ state: 'pending', count: 10, attempts: 0, collapseKey: 'power:nas-ups' });
+    // The window of the latest message sent at once (power back, T0 + 5 s).
+    expect(digest?.dueAt.getTime()).toBe(T0 + 125_000);
+    expect(robot.requests).toHaveLength(2);
 
-    clock.set(T0 + 120_000);
+    // Not a moment before the window ends.
+    clock.set(T0 + 124_999);
+    active.kick();
+    await active.idle();
+    expect(robot.requests).toHaveLength(2);
+
+    clock.set(T0 + 125_000);
     active.kick();
     expect(JSON.parse((await robot.next()).body)).toEqual({
       msgtype: 'text',
-      text: { content: 'UPS nas-ups power flapping: on battery ×6 in 2 min — now on mains' },
+      text: { content: 'UPS nas-ups power flapping: on battery ×5 in 2 min — now on mains' },
     });
     await active.idle();
-    expect((await outbox()).map((row) => row.state)).toEqual(['sent', 'sent']);
-    expect(robot.requests).toHaveLength(2);
+    expect((await outbox()).map((row) => row.state)).toEqual(['sent', 'sent', 'sent']);
+    expect(robot.requests).toHaveLength(3);
   });
 
   it('a message is retried with backoff while the receiver is down, and delivered when it is back', async () => {

@@ -114,25 +114,30 @@ describeOnEachDatabase('notification queries', (factory) => {
     expect(JSON.stringify(view)).not.toContain(KEY);
   });
 
-  it('enqueue collapses per channel: opener due now, one digest due at the window end', async () => {
+  it('enqueue collapses per channel: two messages due now, then one digest due at the window end', async () => {
     const db = database.db;
     await createChannel(db, input({ name: 'a' }), new Date(T0));
     await createChannel(db, input({ name: 'b' }), new Date(T0));
     expect(await enqueue(db, [power('onbatt', T0)], T0)).toBe(2);
     for (let i = 1; i <= 5; i++)
-      await enqueue(db, [power(i % 2 ? 'online' : 'onbatt', T0 + i * 1_000)], T0 + i * 1_000);
+      expect(await enqueue(db, [power(i % 2 ? 'online' : 'onbatt', T0 + i * 1_000)], T0 + i * 1_000)).toBe(2);
     const rows = await listOutbox(db, { channel: 'a' });
+    // On battery, then power back: both at once. The four after them: one digest, due when the
+    // window of the latest immediate message (T0 + 1 s) ends.
     expect(rows.map((row) => [row.count, row.dueAt.getTime() - T0])).toEqual([
       [1, 0],
-      [5, 120_000],
+      [1, 1_000],
+      [4, 121_000],
     ]);
-    expect((rows[1]?.message as Message | undefined)?.text).toBe(
-      'UPS nas-ups power flapping: on battery ×3 in 2 min — now on mains',
-    );
-    expect(await listOutbox(db, { channel: 'b' })).toHaveLength(2);
+    expect(rows.map((row) => (row.message as Message | undefined)?.text)).toEqual([
+      power('onbatt', T0).text,
+      power('online', T0 + 1_000).text,
+      'UPS nas-ups power flapping: on battery ×2 in 2 min — now on mains',
+    ]);
+    expect((await listOutbox(db, { channel: 'b' })).map((row) => row.count)).toEqual([1, 1, 4]);
     // After the window, a new one opens.
     await enqueue(db, [power('onbatt', T0 + 130_000)], T0 + 130_000);
-    expect((await listOutbox(db, { channel: 'a' })).map((row) => row.count)).toEqual([1, 5, 1]);
+    expect((await listOutbox(db, { channel: 'a' })).map((row) => row.count)).toEqual([1, 1, 4, 1]);
   });
 
   it('claimDue takes due rows oldest first and leases them; outcomes are recorded', async () => {

@@ -1,7 +1,7 @@
 /**
- * Flapping collapse, pure. The first message of a collapse key goes out at once and opens a window;
- * further messages with that key inside the window are merged into ONE digest, sent when the window
- * ends ("UPS nas-ups power flapping: on battery ×6 in 2 min — now on mains"). Critical kinds are never
+ * Flapping collapse, pure. The first two messages of a collapse key within a window go out at once
+ * (an outage and its end, "on battery" then "power back", is news, not flapping); from the third on,
+ * messages with that key inside the window are merged into ONE digest, sent when the window ends ("UPS nas-ups power flapping: on battery ×6 in 2 min — now on mains"). Critical kinds are never
  * held back. The outbox query layer keeps the window's state in its rows and applies these decisions.
  */
 import type { NotificationKind } from './facts.js';
@@ -36,6 +36,8 @@ export type StoredMessage = Message & { readonly digest?: Digest };
 export interface CollapseState {
   /** The message that opened the latest window for this key (channel and key), if any. */
   readonly opener?: { readonly at: number; readonly kind: string } | undefined;
+  /** Messages of this key sent at once within the window (the opener included). */
+  readonly recentSent?: number;
   /** The window's digest, not sent yet, and how many messages it holds. */
   readonly pending?: { readonly digest: Digest; readonly count: number } | undefined;
 }
@@ -53,6 +55,9 @@ export type CollapseDecision =
       readonly count: number;
     };
 
+/** Messages of one key sent at once per window before the rest are held for the digest. */
+export const SENT_BEFORE_HOLDING = 2;
+
 export function decideCollapse(
   message: Message,
   now: number,
@@ -63,6 +68,7 @@ export function decideCollapse(
   const opener = state.opener;
   if (key === undefined || NEVER_HELD.has(message.kind)) return { action: 'send' };
   if (opener === undefined || now >= opener.at + windowMs || now < opener.at) return { action: 'send' };
+  if (state.pending === undefined && (state.recentSent ?? 1) < SENT_BEFORE_HOLDING) return { action: 'send' };
   const before = state.pending?.digest ?? {
     key,
     since: opener.at,
