@@ -11,6 +11,7 @@ import type { NotifyEvent } from '../../shared/src/protocol.js';
 import { generateSigningKey, type SigningKeyPair } from '../../shared/src/signing.js';
 import { signUpsEvent } from '../../shared/src/tokens.js';
 import { coordinatorUrl, spawnUpsfleet, type WatchedProcess } from '../helpers/processes.js';
+import { type Receiver, startReceiver, wechatOk } from '../notify/receiver.js';
 
 const ADMIN_TOKEN = 'cli-e2e-admin-token-0123456789abcdef';
 
@@ -27,7 +28,8 @@ const recorder = (record: string, line: string): string[] => [
   record,
 ];
 
-describe('the upsfleet CLI against a coordinator process', () => {
+// Every step spawns the CLI (a Node process each): generous per-test time on a loaded 2-core machine.
+describe('the upsfleet CLI against a coordinator process', { timeout: 180_000 }, () => {
   let dir: string;
   let base: string;
   let coordinator: WatchedProcess;
@@ -35,13 +37,11 @@ describe('the upsfleet CLI against a coordinator process', () => {
   let watcher: { agentId: string; keyPair: SigningKeyPair };
   let seq = 0;
   let opsToken: string;
+  let receiver: Receiver;
 
   /** Runs `upsfleet ARGS` to completion; the token comes from UPSFLEET_TOKEN unless given. */
-  async function cli(args: string[], token: string | undefined = ADMIN_TOKEN): Promise<CliResult> {
-    const proc = spawnUpsfleet(`cli ${args[0]}`, args, {
-      UPSFLEET_URL: base,
-      UPSFLEET_TOKEN: token ?? '',
-    });
+  async function cli(args: string[], token = ADMIN_TOKEN): Promise<CliResult> {
+    const proc = spawnUpsfleet(`cli ${args[0]}`, args, { UPSFLEET_URL: base, UPSFLEET_TOKEN: token });
     const code = await proc.exited;
     return { code, stdout: proc.lines.join('\n') };
   }
@@ -70,23 +70,33 @@ describe('the upsfleet CLI against a coordinator process', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'upsfleet-cli-'));
-    coordinator = spawnUpsfleet('coordinator', ['coordinator', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')], {
-      UPSFLEET_ADMIN_TOKEN: ADMIN_TOKEN,
-    });
+    coordinator = spawnUpsfleet(
+      'coordinator',
+      ['coordinator', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')],
+      {
+        UPSFLEET_ADMIN_TOKEN: ADMIN_TOKEN,
+      },
+    );
     base = await coordinatorUrl(coordinator);
+    receiver = await startReceiver({ respond: wechatOk });
   });
 
   afterAll(async () => {
     await agent?.stop();
     await coordinator?.stop();
+    await receiver?.close();
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
   it('says clearly when it cannot reach the coordinator (3) or has no valid token (4)', async () => {
-    const unreachable = spawnUpsfleet('cli', ['status', '--url', 'http://127.0.0.1:9'], { UPSFLEET_TOKEN: 'x' });
+    const unreachable = spawnUpsfleet('cli', ['status', '--url', 'http://127.0.0.1:9'], {
+      UPSFLEET_TOKEN: 'x',
+    });
     expect(await unreachable.exited).toBe(3);
-    expect(unreachable.lines.join('\n')).toMatch(/cannot reach the coordinator at http:\/\/127\.0\.0\.1:9 .*is it running\?/);
-    const none = await cli(['status'], undefined);
+    expect(unreachable.lines.join('\n')).toMatch(
+      /cannot reach the coordinator at http:\/\/127\.0\.0\.1:9 .*is it running\?/,
+    );
+    const none = await cli(['status'], '');
     expect(none.code).toBe(4);
     expect(none.stdout).toContain('401 missing bearer token');
     expect(none.stdout).toContain('check --token or UPSFLEET_TOKEN');
@@ -95,7 +105,13 @@ describe('the upsfleet CLI against a coordinator process', () => {
   });
 
   it('tokens: an admin creates a scoped token, shown once; wrong usage exits 2', async () => {
-    const created = await cliJson<{ token: string; scopes: string[] }>(['tokens', 'create', 'ops', '--scopes', 'write']);
+    const created = await cliJson<{ token: string; scopes: string[] }>([
+      'tokens',
+      'create',
+      'ops',
+      '--scopes',
+      'write',
+    ]);
     expect(created.scopes).toEqual(['write']);
     opsToken = created.token;
     const listed = await cli(['tokens']);
@@ -113,14 +129,23 @@ describe('the upsfleet CLI against a coordinator process', () => {
   it('enrollment, then a real agent connects', async () => {
     const web = await cliJson<{ token: string }>(['enrollments', 'create', 'web1'], opsToken);
     const stateDir = join(dir, 'state-web1');
-    const enroll = spawnUpsfleet('enroll', ['enroll', '--coordinator', base, '--name', 'web1', '--state-dir', stateDir], {
-      UPSFLEET_ENROLL_TOKEN: web.token,
-    });
+    const enroll = spawnUpsfleet(
+      'enroll',
+      ['enroll', '--coordinator', base, '--name', 'web1', '--state-dir', stateDir],
+      {
+        UPSFLEET_ENROLL_TOKEN: web.token,
+      },
+    );
     expect(await enroll.exited).toBe(0);
     const config = join(dir, 'agent.yaml');
     await writeFile(
       config,
-      [`coordinator: ${base}`, `stateDir: ${stateDir}`, 'host:', `  shutdown: ${JSON.stringify(recorder(join(dir, 'record.log'), 'shutdown'))}`].join('\n'),
+      [
+        `coordinator: ${base}`,
+        `stateDir: ${stateDir}`,
+        'host:',
+        `  shutdown: ${JSON.stringify(recorder(join(dir, 'record.log'), 'shutdown'))}`,
+      ].join('\n'),
       { mode: 0o600 },
     );
     agent = spawnUpsfleet('agent', ['agent', '--config', config]);
@@ -145,7 +170,15 @@ describe('the upsfleet CLI against a coordinator process', () => {
     const bad = join(dir, 'bad.yaml');
     await writeFile(
       bad,
-      ['ups:', '  - name: nas-ups', '    watcher: nas', 'stages:', '  - name: apps', '    hosts: [ghost]', '    trigger: { onBattery: soon }'].join('\n'),
+      [
+        'ups:',
+        '  - name: nas-ups',
+        '    watcher: nas',
+        'stages:',
+        '  - name: apps',
+        '    hosts: [ghost]',
+        '    trigger: { onBattery: soon }',
+      ].join('\n'),
     );
     const validated = await cli(['policy', 'validate', bad]);
     expect(validated.code).toBe(1);
@@ -179,7 +212,10 @@ describe('the upsfleet CLI against a coordinator process', () => {
     const readOnly = await cli(['policy', 'apply', good], viewer.token);
     expect(readOnly.code).toBe(4);
     expect(await cli(['policy', 'apply', good], opsToken)).toMatchObject({ code: 0 });
-    const shown = await cliJson<{ document: { stages: { name: string }[] } }>(['policy', 'show'], viewer.token);
+    const shown = await cliJson<{ document: { stages: { name: string }[] } }>(
+      ['policy', 'show'],
+      viewer.token,
+    );
     expect(shown.document.stages.map((s) => s.name)).toEqual(['apps']);
     const plan = await cli(['policy', 'plan'], viewer.token);
     expect(plan.code).toBe(0);
@@ -196,16 +232,61 @@ describe('the upsfleet CLI against a coordinator process', () => {
     expect(await readFile(join(dir, 'record.log'), 'utf8').catch(() => '')).toBe('');
   });
 
+  it('notify: a WeChat Work channel is saved (its key masked) and its test message arrives', async () => {
+    const file = join(dir, 'channel.yaml');
+    await writeFile(
+      file,
+      [
+        'name: phone',
+        'type: wechat-work',
+        `url: ${receiver.url('/cgi-bin/webhook/send?key=robot-key-0123456789')}`,
+        'events: [onbatt, online, test]',
+      ].join('\n'),
+    );
+    expect((await cli(['notify', 'apply', file], opsToken)).code).toBe(0);
+    const listed = await cli(['notify', 'list'], opsToken);
+    expect(listed.stdout).toMatch(/^phone\s+wechat-work\s+onbatt,online,test\s+all\s+all\s+yes\s+ok/m);
+    expect(listed.stdout).not.toContain('robot-key-0123456789');
+
+    const tested = cli(['notify', 'test', 'phone'], opsToken);
+    const request = await receiver.next();
+    expect((await tested).code).toBe(0);
+    expect(request.path).toBe('/cgi-bin/webhook/send?key=robot-key-0123456789');
+    expect(JSON.parse(request.body)).toMatchObject({
+      msgtype: 'text',
+      text: { content: expect.stringContaining('phone') },
+    });
+    const unknown = await cli(['notify', 'test', 'nobody'], opsToken);
+    expect(unknown.code).toBe(5);
+  });
+
   it('events --follow prints new events as they arrive and ends cleanly on Ctrl-C', async () => {
     await pushEvent(['ONLINE'], ['OL'], '100');
-    const follow = spawnUpsfleet('events', ['events', '--follow'], { UPSFLEET_URL: base, UPSFLEET_TOKEN: opsToken });
+    const follow = spawnUpsfleet('events', ['events', '--follow'], {
+      UPSFLEET_URL: base,
+      UPSFLEET_TOKEN: opsToken,
+    });
     await follow.waitForLine(/nas-ups\s+ONLINE\s+OL/, 'the existing event');
     const from = follow.mark();
     await pushEvent(['ONBATT'], ['OB', 'DISCHRG'], '97');
     await follow.waitForLine(/nas-ups\s+ONBATT\s+OB DISCHRG\s+97%/, 'the new event', from);
     expect(await follow.stop('SIGINT')).toBe(0);
 
-    const onBattery = await cliJson<{ items: { events: string[]; host: string }[] }>(['events', '--type', 'onbatt']);
+    // The phone channel heard both: back on mains first, then on battery, in WeChat Work's format.
+    const online = JSON.parse((await receiver.next()).body) as { text: { content: string } };
+    expect(online.text.content).toMatch(/nas-ups/);
+    expect(JSON.parse((await receiver.next()).body)).toEqual({
+      msgtype: 'text',
+      text: {
+        content: expect.stringMatching(/^UPS nas-ups on battery — charge 97 %, stage 'apps' in 60 min/),
+      },
+    });
+
+    const onBattery = await cliJson<{ items: { events: string[]; host: string }[] }>([
+      'events',
+      '--type',
+      'onbatt',
+    ]);
     expect(onBattery.items.map((e) => [e.events, e.host])).toEqual([[['ONBATT'], 'nas']]);
     await pushEvent(['ONLINE'], ['OL', 'CHRG'], '97');
   });
