@@ -29,8 +29,20 @@ describe('loadConfig', () => {
       orderTtlMs: 600_000,
       heartbeatMs: 15_000,
       logLevel: 'info',
+      metricsPublic: false,
+      resumeSettleMs: 15_000,
     });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('metrics are public only when UPSFLEET_METRICS_PUBLIC says exactly true; the settle time is a duration', () => {
+    expect(loadConfig({}, { UPSFLEET_METRICS_PUBLIC: 'true' }).metricsPublic).toBe(true);
+    expect(loadConfig({}, { UPSFLEET_METRICS_PUBLIC: 'false' }).metricsPublic).toBe(false);
+    expect(() => loadConfig({}, { UPSFLEET_METRICS_PUBLIC: 'yes' })).toThrow(
+      'UPSFLEET_METRICS_PUBLIC: "yes" is not true or false',
+    );
+    expect(loadConfig({}, { UPSFLEET_RESUME_SETTLE: '2s' }).resumeSettleMs).toBe(2_000);
+    expect(() => loadConfig({}, { UPSFLEET_RESUME_SETTLE: 'soon' })).toThrow('UPSFLEET_RESUME_SETTLE');
   });
 
   it('never invents an admin token: unset or empty means "generate one at first start"', () => {

@@ -278,7 +278,7 @@ describe('the upsfleet CLI against a coordinator process', { timeout: 180_000 },
     expect(JSON.parse((await receiver.next()).body)).toEqual({
       msgtype: 'text',
       text: {
-        content: expect.stringMatching(/^UPS nas-ups on battery — charge 97 %, stage 'apps' in 60 min/),
+        content: expect.stringMatching(/^UPS nas-ups on battery — charge 97 %, stage 'apps' in 1 h$/),
       },
     });
 
