@@ -13,7 +13,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.js';
 import {
   type FleetHarness,
   hostSection,
@@ -29,6 +28,7 @@ import {
   recordedHosts,
   recordingShutdown,
 } from '../helpers/shutdown-record.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const ADMIN_TOKEN = 'fault-ack-admin-token-0123456789abcdef';
 
@@ -46,7 +46,7 @@ describeRequiring(
   () => {
     let dir: string;
     let fleet: FleetHarness;
-    let proxy: FaultProxy;
+    let proxy: TcpProxy;
     let watcher: PushingWatcher;
     const record = () => join(dir, 'shutdowns.log');
     const hooks = () => join(dir, 'hooks.log');
@@ -65,7 +65,7 @@ describeRequiring(
         fallback: false,
       });
       watcher = await fleet.enrollWatcher('nas');
-      proxy = await startFaultProxy({ host: '127.0.0.1', port: fleet.port });
+      proxy = await startTcpProxy({ host: '127.0.0.1', port: fleet.port });
       const web1 = await fleet.enroll('web1', proxy.url);
       await fleet.writeAgentConfig(
         web1,

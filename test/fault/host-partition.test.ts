@@ -15,7 +15,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.js';
 import {
   type FleetHarness,
   hostSection,
@@ -27,6 +26,7 @@ import {
 import type { WatchedProcess } from '../helpers/processes.js';
 import { describeRequiring } from '../helpers/requirements.js';
 import { recordedHosts, recordingShutdown } from '../helpers/shutdown-record.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const ADMIN_TOKEN = 'fault-partition-admin-token-0123456789';
 const HOSTS = ['web1', 'web2', 'web3'] as const;
@@ -38,7 +38,7 @@ describeRequiring(
     let dir: string;
     let fleet: FleetHarness;
     let watcher: PushingWatcher;
-    const proxies = new Map<string, FaultProxy>();
+    const proxies = new Map<string, TcpProxy>();
     const agents = new Map<string, WatchedProcess>();
     const record = () => join(dir, 'shutdowns.log');
 
@@ -48,7 +48,7 @@ describeRequiring(
       return found;
     }
 
-    function proxy(name: string): FaultProxy {
+    function proxy(name: string): TcpProxy {
       const found = proxies.get(name);
       if (found === undefined) throw new Error(`no proxy for ${name}`);
       return found;
@@ -70,7 +70,7 @@ describeRequiring(
       watcher = await fleet.enrollWatcher('nas');
       for (const name of HOSTS) {
         const via =
-          name === 'web3' ? undefined : await startFaultProxy({ host: '127.0.0.1', port: fleet.port });
+          name === 'web3' ? undefined : await startTcpProxy({ host: '127.0.0.1', port: fleet.port });
         if (via !== undefined) proxies.set(name, via);
         const enrolled = await fleet.enroll(name, via?.url);
         await fleet.writeAgentConfig(

@@ -1,7 +1,9 @@
 /**
  * A TCP proxy on 127.0.0.1 that a test controls, to cut a host off from the coordinator the way a
  * dead switch would: `cut()` destroys every piped connection (both sides) and refuses new ones until
- * `restore()`.
+ * `restore()`. `muteUpstream()` is a one-way fault: every byte the client (an agent) sends is
+ * silently dropped while what the target (the coordinator) sends is still delivered — an agent that
+ * receives its orders but whose acknowledgements never arrive.
  */
 import { createConnection, createServer, type Socket } from 'node:net';
 
@@ -9,14 +11,22 @@ export interface TcpProxy {
   /** `http://127.0.0.1:<port>`: give it to the agent as its coordinator. */
   readonly url: string;
   readonly port: number;
+  /** Bytes dropped from the client side since the last `muteUpstream()`. */
+  readonly droppedBytes: number;
+  /** Destroys every piped connection and refuses new ones until `restore()`. */
   cut(): void;
   restore(): void;
+  /** From now on, bytes from the client are dropped (the connection stays up). */
+  muteUpstream(): void;
+  unmuteUpstream(): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const pairs = new Set<readonly [Socket, Socket]>();
   let open = true;
+  let muted = false;
+  let dropped = 0;
   const server = createServer((client) => {
     if (!open) {
       client.destroy();
@@ -34,7 +44,10 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     upstream.on('error', drop);
     client.on('close', drop);
     upstream.on('close', drop);
-    client.pipe(upstream);
+    client.on('data', (chunk: Buffer) => {
+      if (muted) dropped += chunk.length;
+      else upstream.write(chunk);
+    });
     upstream.pipe(client);
   });
   await new Promise<void>((resolve, reject) => {
@@ -53,12 +66,22 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   return {
     url: `http://127.0.0.1:${address.port}`,
     port: address.port,
+    get droppedBytes() {
+      return dropped;
+    },
     cut() {
       open = false;
       cutAll();
     },
     restore() {
       open = true;
+    },
+    muteUpstream() {
+      muted = true;
+      dropped = 0;
+    },
+    unmuteUpstream() {
+      muted = false;
     },
     close() {
       open = false;

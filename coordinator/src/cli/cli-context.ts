@@ -20,6 +20,14 @@ export interface CliContext {
 
 export const str = (value: unknown): string => (value === null || value === undefined ? '-' : String(value));
 
+/** A run timeline entry on one line: its time as `at` renders it, then kind, stage, host, detail. */
+export function timelineLine(event: Item, at: (iso: unknown) => string): string {
+  const what = [event.kind, event.stage, event.host, event.detail].filter(
+    (p) => p !== null && p !== undefined,
+  );
+  return `${at(event.at)}  ${what.join('  ')}`;
+}
+
 /** A comma-separated flag as a list (`--scopes read,write`). */
 export const list = (value: string | undefined): string[] | undefined =>
   value === undefined

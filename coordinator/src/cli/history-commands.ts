@@ -1,5 +1,5 @@
 /** `upsfleet events [--follow]`, `upsfleet runs [RUN]`, `upsfleet audit`. */
-import { type CliContext, type Item, pause, str } from './cli-context.js';
+import { type CliContext, type Item, pause, str, timelineLine } from './cli-context.js';
 import { formatTable } from './table.js';
 
 type Page = { items: Item[]; next: string | null; head?: string };
@@ -73,13 +73,6 @@ export async function eventsCommand(ctx: CliContext, flags: EventsFlags): Promis
   }
 }
 
-function timelineLine(event: Item): string {
-  const what = [event.kind, event.stage, event.host, event.detail].filter(
-    (p) => p !== null && p !== undefined,
-  );
-  return `${time(event.at)}  ${what.join('  ')}`;
-}
-
 export async function runsCommand(ctx: CliContext, id: string | undefined, limit?: string): Promise<number> {
   if (id !== undefined) {
     const run = await ctx.client.get<Item & { orders: Item[]; timeline: Item[] }>(
@@ -91,7 +84,7 @@ export async function runsCommand(ctx: CliContext, id: string | undefined, limit
         `  ${str(run.state)}${run.state === 'active' ? ` (${str(run.phase)})` : ''}, started ${time(run.startedAt)}${run.endedAt ? `, ended ${time(run.endedAt)}: ${str(run.endReason)}` : ''}`,
         '',
         'Timeline:',
-        ...run.timeline.map((event) => `  ${timelineLine(event)}`),
+        ...run.timeline.map((event) => `  ${timelineLine(event, time)}`),
         '',
         run.orders.length === 0
           ? 'No orders.'

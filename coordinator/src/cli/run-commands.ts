@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import type { createAdminClient } from './admin-client.js';
+import { timelineLine } from './cli-context.js';
 import { UsageError } from './usage-error.js';
 
 type Client = ReturnType<typeof createAdminClient>;
@@ -50,13 +51,8 @@ export async function policyCommand(
   );
 }
 
-function timelineLine(event: Item): string {
-  const at = new Date(String(event.at)).toISOString().slice(11, 19);
-  const what = [event.kind, event.stage, event.host, event.detail].filter(
-    (p) => p !== null && p !== undefined,
-  );
-  return `${at}  ${what.join('  ')}`;
-}
+/** The time of day: a drill lasts seconds. */
+const timeOfDay = (iso: unknown) => new Date(String(iso)).toISOString().slice(11, 19);
 
 /** `upsfleet drill`: starts a fleet-wide drill and prints its timeline as it happens, until it ends. */
 export async function drillCommand(
@@ -83,7 +79,7 @@ export async function drillCommand(
       `/api/v1/runs/${started.runId}`,
     );
     for (const event of run.timeline.slice(shown))
-      write(options.json ? `${JSON.stringify(event)}\n` : `${timelineLine(event)}\n`);
+      write(options.json ? `${JSON.stringify(event)}\n` : `${timelineLine(event, timeOfDay)}\n`);
     shown = run.timeline.length;
     if (run.state === 'ended') {
       if (!options.json) {

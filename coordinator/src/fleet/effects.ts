@@ -40,15 +40,15 @@ export interface EffectContext {
   /** Orders to send once committed. */
   readonly outgoing: Outgoing[];
   /** Lookups shared by the effects of one decision. */
-  readonly cache?: { runIds: Map<number, string>; agents?: Map<string, AgentRow> };
+  readonly cache: { runIds: Map<number, string>; agents?: Map<string, AgentRow> };
 }
 
 async function runIdOf(ctx: EffectContext, run: number): Promise<string> {
-  const cached = ctx.cache?.runIds.get(run);
+  const cached = ctx.cache.runIds.get(run);
   if (cached !== undefined) return cached;
   const row = await findRunByNumber(ctx.db, run);
   if (row === undefined) throw new Error(`run ${run} is not in the database`);
-  ctx.cache?.runIds.set(run, row.id);
+  ctx.cache.runIds.set(run, row.id);
   return row.id;
 }
 
@@ -64,16 +64,11 @@ export async function applyOrderEffects(
   effects: readonly OrderEffect[],
 ): Promise<string[]> {
   if (effects.length === 0) return [];
-  if (ctx.cache !== undefined && ctx.cache.agents === undefined) {
+  if (ctx.cache.agents === undefined) {
     const active = (await listAgents(ctx.db)).filter((agent) => agent.status === 'active');
     ctx.cache.agents = new Map(active.map((agent) => [agent.name, agent]));
   }
-  const agents = ctx.cache?.agents;
-  if (agents === undefined) {
-    const lines: string[] = [];
-    for (const effect of effects) lines.push(await applyEffect(ctx, effect));
-    return lines;
-  }
+  const agents = ctx.cache.agents;
   const at = new Date(ctx.now);
   const expiresAt = ctx.now + ctx.orderTtlMs;
   const prepared = await Promise.all(
@@ -249,23 +244,8 @@ export async function applyEffect(ctx: EffectContext, effect: RunEffect): Promis
       });
       return `stage ${effect.stage} ${effect.kind === 'stage-complete' ? 'complete' : 'cancelled'}`;
     case 'order':
-      await issue(
-        ctx,
-        runId,
-        { agentName: effect.host, host: effect.host, stage: effect.stage, drill: effect.drill },
-        {
-          kind: 'shutdown',
-          runId,
-          stage: effect.stage,
-          drill: effect.drill,
-        },
-      );
-      await event(effect.kind, {
-        stage: effect.stage,
-        host: effect.host,
-        ...(effect.drill ? { detail: 'drill' } : {}),
-      });
-      return `${effect.drill ? 'drill ' : ''}shutdown order for ${effect.host} (stage ${effect.stage})`;
+      // Shutdown orders are issued in batches; one alone is a batch of one.
+      return (await applyOrderEffects(ctx, [effect])).join('\n');
     case 'host-down':
       await event(effect.kind, { host: effect.host, detail: effect.how });
       return `${effect.host} down (${effect.how})`;

@@ -91,13 +91,14 @@ function operationObject(spec: OperationSpec): JsonSchema {
     responses['429'] ??= { $ref: '#/components/responses/Problem' };
   }
   responses.default = { $ref: '#/components/responses/Problem' };
+  const params = parameters(spec);
   return {
     operationId: spec.operationId,
     summary: spec.summary,
     description: [spec.description, `**Access:** ${SECURITY_NOTE[spec.access]}`].filter(Boolean).join('\n\n'),
     tags: [spec.tag],
     ...(admin ? { security: [{ bearer: [] }], 'x-scope': spec.access } : { security: [] }),
-    ...(parameters(spec).length > 0 ? { parameters: parameters(spec) } : {}),
+    ...(params.length > 0 ? { parameters: params } : {}),
     ...(spec.body !== undefined
       ? {
           requestBody: {

@@ -5,9 +5,8 @@
  */
 import type { Context, Env, Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import { ProtocolError } from '../../../shared/src/errors.js';
 import type { Scope } from '../db/queries/api-tokens.js';
-import { readJson } from './validate.js';
+import { parseOrThrow, readJson } from './validate.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -88,18 +87,8 @@ export interface CatalogEntry {
 /** Every operation the app serves, in registration order: the source of the OpenAPI document. */
 export type Catalog = CatalogEntry[];
 
-function issuesOf(error: z.ZodError): string[] {
-  return error.issues.map((issue) => `${issue.path.join('.') || '(value)'}: ${issue.message}`);
-}
-
 function parsePart<T extends Schema>(schema: T, value: unknown, what: string): Out<T> {
-  if (schema === undefined) return undefined as Out<T>;
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    const errors = issuesOf(result.error);
-    throw new ProtocolError(`invalid ${what}: ${errors.join('; ')}`, { details: { errors } });
-  }
-  return result.data as Out<T>;
+  return (schema === undefined ? undefined : parseOrThrow(schema, value, what)) as Out<T>;
 }
 
 /** Query values as written: a key given once is a string, a key given several times an array. */

@@ -10,12 +10,15 @@ export async function readJson<T>(c: Context, schema: z.ZodType<T>): Promise<T> 
   } catch (cause) {
     throw new ProtocolError('request body is not valid JSON', { cause });
   }
-  const result = schema.safeParse(body);
+  return parseOrThrow(schema, body, 'request body', '(body)');
+}
+
+/** Validates `value`; on failure a 400 whose `errors` lists every issue as `path: message`. */
+export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string, root = '(value)'): T {
+  const result = schema.safeParse(value);
   if (!result.success) {
-    const errors = result.error.issues.map(
-      (issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`,
-    );
-    throw new ProtocolError(`invalid request body: ${errors.join('; ')}`, { details: { errors } });
+    const errors = result.error.issues.map((issue) => `${issue.path.join('.') || root}: ${issue.message}`);
+    throw new ProtocolError(`invalid ${what}: ${errors.join('; ')}`, { details: { errors } });
   }
   return result.data;
 }

@@ -10,19 +10,19 @@ import { rotateCoordinatorKey } from '../../../fleet/coordinator-key.js';
 import { createEnrollment } from '../../../fleet/enrollment.js';
 import { adminOperation } from './admin-operation.js';
 import type { AdminDeps } from './deps.js';
-import { EnrollmentSchema, HostName, HostSchema, ListOf, StatusSchema, UpsStateSchema } from './schemas.js';
-
-const Duration = z.string().refine((text) => {
-  try {
-    return parseDuration(text) > 0;
-  } catch {
-    return false;
-  }
-}, 'a duration such as 15m or 24h');
+import {
+  EnrollmentSchema,
+  HostName,
+  HostSchema,
+  ListOf,
+  PositiveDuration,
+  StatusSchema,
+  UpsStateSchema,
+} from './schemas.js';
 
 const EnrollmentBody = z.strictObject({
   name: NameSchema.describe('The name the host will have in the policy'),
-  ttl: Duration.optional().describe('How long the token stays valid (default 24h)'),
+  ttl: PositiveDuration('15m or 24h').optional().describe('How long the token stays valid (default 24h)'),
 });
 
 export interface ChannelHealth {

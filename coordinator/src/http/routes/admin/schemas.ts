@@ -1,9 +1,21 @@
 /** The admin API's response shapes, as JSON (timestamps are ISO 8601 strings). Documented in OpenAPI. */
 import { z } from 'zod';
+import { parseDuration } from '../../../../../shared/src/duration.js';
 import { NameSchema } from '../../../../../shared/src/protocol.js';
 
 const Timestamp = z.iso.datetime({ offset: true });
 const Nullable = <T extends z.ZodType>(schema: T) => schema.nullable();
+
+/** A duration written as in the policy (`15m`, `24h`, `90d`), above zero. */
+export function PositiveDuration(examples: string) {
+  return z.string().refine((text) => {
+    try {
+      return parseDuration(text) > 0;
+    } catch {
+      return false;
+    }
+  }, `a duration such as ${examples}`);
+}
 
 export const HostName = NameSchema.describe('A host (agent) name');
 

@@ -6,7 +6,7 @@ import { createApiToken, listApiTokens, revokeApiToken, SCOPES } from '../../../
 import { generateSecret, hashSecret } from '../../../secrets.js';
 import { adminOperation } from './admin-operation.js';
 import type { AdminDeps } from './deps.js';
-import { ListOf, TokenSchema } from './schemas.js';
+import { ListOf, PositiveDuration, TokenSchema } from './schemas.js';
 
 const TokenName = z
   .string()
@@ -21,15 +21,7 @@ const CreateTokenBody = z.strictObject({
     .describe(
       'read: look; write: act (policy, drills, enrollments, revocations); admin: tokens, audit, keys',
     ),
-  expiresIn: z
-    .string()
-    .refine((text) => {
-      try {
-        return parseDuration(text) > 0;
-      } catch {
-        return false;
-      }
-    }, 'a duration such as 30d, 12h or 90m')
+  expiresIn: PositiveDuration('30d, 12h or 90m')
     .optional()
     .describe('Lifetime (e.g. 90d); no expiry when omitted'),
 });
