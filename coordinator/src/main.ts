@@ -21,6 +21,7 @@ import { createFleet } from './fleet/fleet.js';
 import { createApp } from './http/app.js';
 import { notificationOperations } from './http/routes/admin/notification-ops.js';
 import { metricsRoutes } from './http/routes/metrics.js';
+import { createLiveFeed } from './live/live-feed.js';
 import { createMetrics } from './metrics/create-metrics.js';
 import { createUpsStateReader } from './metrics/ups-state-reader.js';
 import { createNotifier } from './notify/notifier.js';
@@ -59,6 +60,7 @@ export async function startCoordinator(
     await ensureAdminToken(db, config.adminToken, options.announceAdminToken, logger);
 
     const hub = createHub();
+    const live = createLiveFeed({ db, isConnected: (id) => hub.isConnected(id), logger });
     const agentKeys = createAgentKeys(db);
     const notifier = createNotifier({
       db,
@@ -78,6 +80,7 @@ export async function startCoordinator(
         return metrics.hooks;
       },
       resumeSettleMs: config.resumeSettleMs,
+      onCommitted: () => live.changed(),
     });
     const channelHealth = async () =>
       (await notifier.health()).map((channel) => ({
@@ -112,6 +115,7 @@ export async function startCoordinator(
       fleet,
       hub,
       replayGuard,
+      live,
       channelHealth,
       adminOperations: notificationOperations({
         db,
@@ -166,6 +170,7 @@ export async function startCoordinator(
       port,
       async close() {
         hub.closeAll(CloseCode.GoingAway, 'coordinator stopping');
+        live.close();
         for (const client of wss.clients) client.terminate();
         wss.close();
         await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -10,6 +10,7 @@ import { createAgentKeys } from '../../coordinator/src/fleet/agent-keys.js';
 import { createKeyRing } from '../../coordinator/src/fleet/coordinator-key.js';
 import { createFleet } from '../../coordinator/src/fleet/fleet.js';
 import { createApp } from '../../coordinator/src/http/app.js';
+import { createLiveFeed } from '../../coordinator/src/live/live-feed.js';
 import { createHub } from '../../coordinator/src/ws/hub.js';
 import { createManualClock } from '../../shared/src/clock.js';
 import { type Logger, silentLogger } from '../../shared/src/logger.js';
@@ -45,8 +46,18 @@ export async function createTestCoordinator(options: { adminToken?: string; star
     await ensureAdminToken(db, adminToken, () => {}, logger);
     const hub = createHub();
     const agentKeys = createAgentKeys(db);
-    const fleet = await createFleet({ db, hub, clock, logger, signingKey, orderTtlMs: 600_000 });
+    const live = createLiveFeed({ db, isConnected: (id) => hub.isConnected(id), logger });
+    const fleet = await createFleet({
+      db,
+      hub,
+      clock,
+      logger,
+      signingKey,
+      orderTtlMs: 600_000,
+      onCommitted: () => live.changed(),
+    });
     const app = createApp({
+      live,
       db,
       clock,
       logger,
@@ -120,7 +131,9 @@ export async function createTestCoordinator(options: { adminToken?: string; star
       postJson,
       createEnrollmentToken,
       enroll,
+      live,
       async close(): Promise<void> {
+        live.close();
         await fleet.stop();
         await database.close();
       },

@@ -12,6 +12,8 @@ import {
   jsonb,
   pgEnum,
   pgTable,
+  primaryKey,
+  real,
   text,
   timestamp,
   uniqueIndex,
@@ -122,6 +124,30 @@ export const upsEvents = pgTable(
     uniqueIndex('ups_events_agent_seq').on(t.agentId, t.seq),
     index('ups_events_ups_time').on(t.ups, t.observedAt),
   ],
+);
+
+/**
+ * The UPS's readings downsampled to one row a minute (the last values seen in that minute), written
+ * with each stored event: the dashboard's hour, day and week charts read this, never the raw events.
+ */
+export const upsReadings = pgTable(
+  'ups_readings',
+  {
+    ups: text('ups').notNull(),
+    minute: ts('minute').notNull(),
+    /** battery.charge, %. */
+    charge: real('charge'),
+    /** battery.runtime, seconds. */
+    runtime: real('runtime'),
+    /** ups.load, %. */
+    load: real('load'),
+    /** input.voltage, V. */
+    voltage: real('voltage'),
+    /** On battery at any reading within the minute. */
+    onBattery: boolean('on_battery').notNull().default(false),
+    samples: integer('samples').notNull().default(1),
+  },
+  (t) => [primaryKey({ columns: [t.ups, t.minute] })],
 );
 
 /** One outage (or drill), fleet-wide, from the first sign of trouble until it is restored or ends. */
@@ -291,6 +317,7 @@ export const schema = {
   policies,
   upsStates,
   upsEvents,
+  upsReadings,
   runs,
   orders,
   auditLog,

@@ -59,6 +59,8 @@ export interface FleetDeps {
   readonly metrics?: MetricsHooks;
   /** How long stages wait for fresh readings after a restart with a run in progress. */
   readonly resumeSettleMs?: number;
+  /** Told after each input has been handled and committed (the live stream reads what is new). */
+  readonly onCommitted?: () => void;
 }
 
 export async function createFleet(deps: FleetDeps) {
@@ -101,13 +103,11 @@ export async function createFleet(deps: FleetDeps) {
     timer = setTimeout(
       () => {
         timer = undefined;
-        queue
-          .run(() => step({ kind: 'tick' }))
-          .catch((error: unknown) => {
-            // Deadlines (grace, delays, the dead-UPS rule) must not wait for the next input: retry.
-            logger.error('engine tick failed: retrying in 5 s', { error: String(error) });
-            schedule(clock.now() + TICK_RETRY_MS);
-          });
+        run(() => step({ kind: 'tick' })).catch((error: unknown) => {
+          // Deadlines (grace, delays, the dead-UPS rule) must not wait for the next input: retry.
+          logger.error('engine tick failed: retrying in 5 s', { error: String(error) });
+          schedule(clock.now() + TICK_RETRY_MS);
+        });
       },
       Math.max(0, at - clock.now()),
     );
@@ -185,7 +185,7 @@ export async function createFleet(deps: FleetDeps) {
     await briefings.powerChanged(policy, before, state.ups);
   }
 
-  const run = <T>(task: () => Promise<T>) => queue.run(task);
+  const run = <T>(task: () => Promise<T>) => queue.run(task).finally(() => deps.onCommitted?.());
 
   /** A verified, signed UPS event: stored (or recognised as a duplicate), then fed to the engine. */
   function ingest(event: VerifiedUpsEvent): Promise<'stored' | 'duplicate'> {

@@ -4,6 +4,7 @@
  * client address. Every operation that changes something is recorded: who, what, when, outcome.
  */
 import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
 import type { Clock } from '../../../shared/src/clock.js';
 import { ForbiddenError, TooManyRequestsError, UnauthorizedError } from '../../../shared/src/errors.js';
 import type { Logger } from '../../../shared/src/logger.js';
@@ -19,6 +20,45 @@ export type AdminEnv = { Variables: { principal: ApiToken; auditTarget: string |
 export function bearerToken(header: string | undefined): string | undefined {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
   return match?.[1];
+}
+
+/** The dashboard's sign-in cookie: the API token itself, HttpOnly and SameSite=Strict (see README). */
+export const SESSION_COOKIE = 'upsfleet_session';
+
+/**
+ * True when a browser says the request comes from a page of this coordinator: `Sec-Fetch-Site:
+ * same-origin`, or else an `Origin` whose host is this request's host. A request with neither is
+ * not trusted with the cookie (every browser sends one of them on a POST).
+ */
+export function isSameOrigin(c: Context): boolean {
+  const site = c.req.header('sec-fetch-site');
+  if (site !== undefined) return site === 'same-origin';
+  const origin = c.req.header('origin');
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host === new URL(c.req.url).host;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The token of a request: the bearer header, or else the dashboard's cookie. A change made with
+ * the cookie must come from the dashboard itself (no cross-site request can act with it).
+ */
+function requestToken(c: Context): { token: string | undefined; refusal?: Error } {
+  const bearer = bearerToken(c.req.header('authorization'));
+  if (bearer !== undefined) return { token: bearer };
+  const cookie = getCookie(c, SESSION_COOKIE);
+  if (cookie === undefined || cookie === '') return { token: undefined };
+  if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && !isSameOrigin(c))
+    return {
+      token: undefined,
+      refusal: new ForbiddenError(
+        'cross-site request refused: a change needs the dashboard page itself, or a bearer token',
+      ),
+    };
+  return { token: cookie };
 }
 
 /** The client's address as the socket saw it (no proxy headers are trusted). */
@@ -60,7 +100,8 @@ export function requireToken(deps: AdminAuthDeps, scope: Scope): MiddlewareHandl
       deps.logger.warn('admin authentication failed', { remote: address, reason: error.message });
       throw error;
     };
-    const token = bearerToken(c.req.header('authorization'));
+    const { token, refusal } = requestToken(c);
+    if (refusal !== undefined) throw refusal;
     if (token === undefined)
       return fail(new UnauthorizedError('missing bearer token: send "Authorization: Bearer <token>"'));
     const now = new Date(deps.clock.now());

@@ -7,6 +7,7 @@ import type { Db } from '../db/client.js';
 import type { AgentKeys } from '../fleet/agent-keys.js';
 import type { KeyRing } from '../fleet/coordinator-key.js';
 import type { Fleet } from '../fleet/fleet.js';
+import { createLiveFeed, type LiveFeed } from '../live/live-feed.js';
 import type { Hub } from '../ws/hub.js';
 import { AGENT_WS_PATH } from '../ws/upgrade.js';
 import { type AdminEnv, requireToken } from './admin-auth.js';
@@ -32,6 +33,8 @@ export interface AppDeps {
   readonly hub: Hub;
   readonly replayGuard: ReplayGuard;
   readonly throttle?: AuthThrottle;
+  /** The live stream's feed (told of changes by the fleet); one reading the database is made when absent. */
+  readonly live?: LiveFeed;
   /** Notification channels' health, for `/api/v1/status`. */
   readonly channelHealth?: () => Promise<ChannelHealth[]>;
   /** More admin operations (notification channels). */
@@ -77,6 +80,9 @@ export function createApp(deps: AppDeps) {
     document ??= buildOpenApiDocument(catalog, { version: API_VERSION, extraPaths: WEBSOCKET_DOC });
     return document;
   };
+  const live =
+    deps.live ??
+    createLiveFeed({ db: deps.db, isConnected: (id) => deps.hub.isConnected(id), logger: deps.logger });
   const app = new Hono();
   mountOperations(app, '', healthOperations(deps.db), catalog);
   mountOperations(
@@ -135,6 +141,7 @@ export function createApp(deps: AppDeps) {
       {
         ...deps,
         auth,
+        live,
         channelHealth: deps.channelHealth ?? (async () => []),
         ...(deps.adminOperations === undefined ? {} : { extraOperations: deps.adminOperations }),
       },

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, lt, sql } from 'drizzle-orm';
 import type { Db } from '../client.js';
 import { runEvents, runs } from '../schema.js';
 
@@ -112,4 +112,30 @@ export async function addRunEvents(
 
 export function listRunEvents(db: Db, runId: string): Promise<RunEventRow[]> {
   return db.select().from(runEvents).where(eq(runEvents.runId, runId)).orderBy(asc(runEvents.id));
+}
+
+/** Timeline entries of every run after `afterId`, oldest first, with their run's number and kind (the live stream). */
+export function listRunEventsAfter(db: Db, afterId: number, limit: number) {
+  return db
+    .select({
+      id: runEvents.id,
+      runId: runEvents.runId,
+      at: runEvents.at,
+      kind: runEvents.kind,
+      stage: runEvents.stage,
+      host: runEvents.host,
+      detail: runEvents.detail,
+      run: { number: runs.number, kind: runs.kind, state: runs.state, phase: runs.phase },
+    })
+    .from(runEvents)
+    .innerJoin(runs, eq(runs.id, runEvents.runId))
+    .where(gt(runEvents.id, afterId))
+    .orderBy(asc(runEvents.id))
+    .limit(limit);
+}
+
+/** The newest timeline entry's id (where the live stream starts). */
+export async function latestRunEventId(db: Db): Promise<number> {
+  const [row] = await db.select({ id: sql<number>`coalesce(max(${runEvents.id}), 0)::int` }).from(runEvents);
+  return row?.id ?? 0;
 }

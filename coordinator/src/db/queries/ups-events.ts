@@ -2,6 +2,7 @@ import { and, asc, desc, eq, gt, gte, lt, sql } from 'drizzle-orm';
 import type { PowerState } from '../../../../shared/src/protocol.js';
 import type { Db } from '../client.js';
 import { agents, upsEvents, upsStates } from '../schema.js';
+import { recordReading } from './ups-readings.js';
 
 export interface NewUpsEvent {
   readonly agentId: string;
@@ -92,6 +93,12 @@ export function recordUpsEvent(db: Db, event: NewUpsEvent): Promise<RecordOutcom
       .insert(upsStates)
       .values({ ups: event.ups, ...state })
       .onConflictDoUpdate({ target: upsStates.ups, set: state });
+    await recordReading(tx, {
+      ups: event.ups,
+      at: event.observedAt,
+      vars: event.vars,
+      onBattery: event.power === 'battery',
+    });
     return { stored: true };
   });
 }

@@ -1,12 +1,14 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { AppError } from '../../../../../shared/src/errors.js';
+import type { LiveFeed } from '../../../live/live-feed.js';
 import { type AdminAuthDeps, type AdminEnv, adminGuard } from '../../admin-auth.js';
 import { type Catalog, mountOperations, type Operation } from '../../operation.js';
 import type { AdminDeps } from './deps.js';
 import { type ChannelHealth, fleetOperations } from './fleet-ops.js';
 import { historyOperations } from './history-ops.js';
 import { policyOperations } from './policy-ops.js';
+import { streamOperations } from './stream-ops.js';
 import { tokenOperations } from './token-ops.js';
 
 /** Request bodies above this are refused before they are read (413); a policy of 1,000 hosts is ~200 KiB. */
@@ -22,6 +24,7 @@ const limit: MiddlewareHandler = bodyLimit({
 export interface AdminApiDeps extends AdminDeps {
   readonly auth: AdminAuthDeps;
   readonly channelHealth: () => Promise<ChannelHealth[]>;
+  readonly live: LiveFeed;
   /** More operations (notification channels), mounted the same way. */
   readonly extraOperations?: readonly Operation<AdminEnv>[];
 }
@@ -33,6 +36,7 @@ export function mountAdminApi(deps: AdminApiDeps, catalog: Catalog): Hono<AdminE
     ...policyOperations(deps),
     ...historyOperations(deps),
     ...tokenOperations(deps),
+    ...streamOperations(deps),
     ...(deps.extraOperations ?? []),
   ];
   return mountOperations(
