@@ -176,6 +176,7 @@ describe('runAgent', () => {
         feeds: [{ ups: 'nas-ups', power, dead: false, observedAt: T0 }],
         minSupplies: 1,
         fallback: { after },
+        offline: [],
       };
       ws.send(
         encodeMessage({
@@ -235,6 +236,7 @@ describe('runAgent', () => {
         feeds: [{ ups: 'nas-ups', power: 'battery', dead: true, observedAt: T0 }],
         minSupplies: 1,
         fallback: { after: 0 },
+        offline: [],
       };
       const token = await signBriefing(coordinator, { agentId: 'agent-web1', claims, now: T0 });
       silent.send(encodeMessage({ type: 'briefing', token }));

@@ -197,6 +197,10 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
             logger.error(`could not apply a coordinator key rotation: ${errorMessage(error)}`),
           );
         return;
+      case 'lease':
+      case 'offline-ack':
+        logger.debug(`${message.type} ignored`);
+        return;
       case 'event-ack':
         delivery?.acked(message.seq, message.duplicate ?? false);
         return;

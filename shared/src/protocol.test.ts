@@ -47,6 +47,30 @@ const agentFrames: ReadonlyArray<[string, AgentMessage]> = [
     { type: 'result', orderId: 'o', outcome: 'failed', exitCode: null, signal: 'SIGKILL' },
   ],
   ['result drill', { type: 'result', orderId: 'o', outcome: 'drill' }],
+  [
+    'offline report',
+    {
+      type: 'offline-report',
+      id: 'offline:1700000000000',
+      lostAt: 1_700_000_000_000,
+      steps: [
+        { at: 1_700_000_000_000, what: 'lost', detail: 'no valid lease' },
+        { at: 1_700_000_030_000, what: 'shutdown', detail: 'started' },
+      ],
+      shutdown: { at: 1_700_000_030_000, rule: 'offline', stage: 'apps' },
+    },
+  ],
+  [
+    'host reading',
+    {
+      type: 'host-reading',
+      readings: [
+        { ups: 'nas-ups', status: ['OB', 'DISCHRG'], dead: false, at: 1_700_000_000_000 },
+        { ups: 'b-ups', status: null, reason: 'access-denied', dead: false, at: 1_700_000_000_000 },
+      ],
+      warnings: [],
+    },
+  ],
 ];
 
 const coordinatorFrames: ReadonlyArray<[string, CoordinatorMessage]> = [
@@ -63,6 +87,8 @@ const coordinatorFrames: ReadonlyArray<[string, CoordinatorMessage]> = [
   ['order', { type: 'order', token: 'eyJhbGciOiJFZERTQSJ9.e30.c2ln' }],
   ['event-ack', { type: 'event-ack', seq: 42 }],
   ['error', { type: 'error', code: 'bad_event', message: 'event claims invalid' }],
+  ['lease', { type: 'lease', token: 'eyJhbGciOiJFZERTQSJ9.e30.c2ln' }],
+  ['offline-ack', { type: 'offline-ack', id: 'offline:1700000000000' }],
 ];
 
 describe('agent → coordinator frames', () => {
@@ -71,7 +97,9 @@ describe('agent → coordinator frames', () => {
   });
 
   it('covers every agent frame type', () => {
-    expect(new Set(agentFrames.map(([, m]) => m.type))).toEqual(new Set(['hello', 'event', 'ack', 'result']));
+    expect(new Set(agentFrames.map(([, m]) => m.type))).toEqual(
+      new Set(['hello', 'event', 'ack', 'result', 'offline-report', 'host-reading']),
+    );
   });
 
   it('refuses a coordinator frame sent by an agent', () => {
@@ -92,7 +120,7 @@ describe('coordinator → agent frames', () => {
 
   it('covers every coordinator frame type', () => {
     expect(new Set(coordinatorFrames.map(([, m]) => m.type))).toEqual(
-      new Set(['welcome', 'order', 'event-ack', 'error']),
+      new Set(['welcome', 'order', 'event-ack', 'error', 'lease', 'offline-ack']),
     );
   });
 

@@ -25,6 +25,8 @@ export const Audience = {
   Event: 'upsfleet:event',
   /** Coordinator → every agent: a key-rotation statement. */
   Rekey: 'upsfleet:agents',
+  /** Coordinator → every agent: the lease ("I can reach my database and I am deciding"). */
+  Lease: 'upsfleet:lease',
 } as const;
 
 /** The issuer of everything the coordinator signs. Orders carry the target agent's id as audience. */
@@ -139,6 +141,36 @@ const UpsPowerOffOrderSchema = z.object({
   command: z.string().regex(/^[a-z][a-z0-9.]{0,62}$/),
 });
 
+/** A stage's trigger as a host evaluates it on its own: durations in ms; `manual` has no offline meaning. */
+export const OfflineTriggerSchema = z.object({
+  onBattery: z.number().int().nonnegative().optional(),
+  chargeBelow: z.number().min(0).max(100).optional(),
+  runtimeBelow: z.number().int().nonnegative().optional(),
+  lowBattery: z.boolean().optional(),
+  fsd: z.boolean().optional(),
+  dead: z.boolean().optional(),
+});
+export type OfflineTrigger = z.infer<typeof OfflineTriggerSchema>;
+
+/**
+ * The rule a host follows on its own for one stage that lists it, compiled by the coordinator from
+ * the policy (coordinator/src/core/offline-rule.ts): its stage's trigger, then — for a stage with
+ * `after:` — the longest the coordinator would wait for the stages before it, so that on its own the
+ * host never goes down earlier than the coordinator would have ordered it.
+ */
+export const OfflineStageRuleSchema = z.object({
+  stage: NameSchema,
+  trigger: OfflineTriggerSchema,
+  /** ms after the trigger holds: the chain of graces of the stages before it (0 without `after:`). */
+  wait: z.number().int().nonnegative(),
+  /**
+   * ms of on-battery time by which those stages are down at the latest by their own on-battery
+   * triggers and graces (the wait ends then if that is sooner); null when one has no such bound.
+   */
+  waitBound: z.number().int().nonnegative().nullable(),
+});
+export type OfflineStageRule = z.infer<typeof OfflineStageRuleSchema>;
+
 /**
  * What the coordinator tells each host about its power, signed, so that the host can protect itself
  * when the coordinator is gone: the state of the UPSes that feed it and its fallback rule ("if I
@@ -163,8 +195,22 @@ export const BriefingClaimsSchema = z.object({
   minSupplies: z.number().int().min(1),
   /** null: no fallback for this host. */
   fallback: z.object({ after: z.number().int().nonnegative() }).nullable(),
+  /** The offline rules of the stages that list this host (empty: it is in no stage). */
+  offline: z.array(OfflineStageRuleSchema).max(16).default([]),
 });
 export type BriefingClaims = z.infer<typeof BriefingClaimsSchema>;
+export type BriefingInput = z.input<typeof BriefingClaimsSchema>;
+
+/**
+ * The lease, one token for the whole fleet, signed only after a successful round trip to the
+ * coordinator's database: while a host holds a valid one, the coordinator decides. `seq` grows with
+ * every lease, so a replayed one is recognised.
+ */
+export const LeaseClaimsSchema = z.object({
+  kind: z.literal('lease'),
+  seq: z.number().int().nonnegative(),
+});
+export type LeaseClaims = z.infer<typeof LeaseClaimsSchema>;
 
 export const OrderClaimsSchema = z.discriminatedUnion('kind', [
   ShutdownOrderSchema,
@@ -246,12 +292,66 @@ const ProgressSchema = z.object({
   output: z.string().max(4096).optional(),
 });
 
+const Ms = z.number().int().nonnegative();
+
+/**
+ * What a host did while on its own (no valid lease), reported once the coordinator is back: each
+ * step with the host's own clock, for the run's timeline (marked as offline decisions). Kept by the
+ * host until the coordinator acknowledges it (`offline-ack`), so a report is never lost to a restart.
+ */
+const OfflineReportSchema = z.object({
+  type: z.literal('offline-report'),
+  /** Unique per episode (`offline:<lostAt>`): a report sent twice is recorded once. */
+  id: z.string().min(1).max(128),
+  /** When the host counted itself on its own (its clock). */
+  lostAt: Ms,
+  steps: z
+    .array(
+      z.object({
+        at: Ms,
+        what: z.enum(['lost', 'saw', 'countdown', 'cancelled', 'hook', 'shutdown', 'back']),
+        detail: z.string().max(256),
+      }),
+    )
+    .max(64),
+  /** Set when the host ran its shutdown on its own: by which rule, and for which stage. */
+  shutdown: z
+    .object({
+      at: Ms,
+      rule: z.enum(['offline', 'fallback']),
+      stage: NameSchema.nullable(),
+    })
+    .optional(),
+});
+
+/** What a host reads from upsd itself (`host.upsd:`), sent when it changes and every few seconds. */
+const HostReadingSchema = z.object({
+  type: z.literal('host-reading'),
+  readings: z
+    .array(
+      z.object({
+        ups: NameSchema,
+        /** The status words, or null when unknown (then `reason` says why). */
+        status: z.array(z.string().min(1).max(32)).max(32).nullable(),
+        reason: z.string().max(128).optional(),
+        dead: z.boolean(),
+        /** When the host read it (its clock). */
+        at: Ms,
+      }),
+    )
+    .max(16),
+  /** Problems with its `host.upsd:` list (an id that feeds nothing in its briefing). */
+  warnings: z.array(z.string().max(256)).max(16),
+});
+
 export const AgentMessageSchema = z.discriminatedUnion('type', [
   HelloSchema,
   EventFrameSchema,
   AckSchema,
   ResultSchema,
   ProgressSchema,
+  OfflineReportSchema,
+  HostReadingSchema,
 ]);
 export type AgentMessage = z.infer<typeof AgentMessageSchema>;
 
@@ -314,6 +414,18 @@ const BriefingFrameSchema = z.object({
     .max(16 * 1024),
 });
 
+/** The fleet-wide lease (claims: `LeaseClaims`, aud = `upsfleet:lease`). */
+const LeaseFrameSchema = z.object({
+  type: z.literal('lease'),
+  token: z.string().min(1).max(4096),
+});
+
+/** The coordinator recorded an offline report: the host may forget it. */
+const OfflineAckSchema = z.object({
+  type: z.literal('offline-ack'),
+  id: z.string().min(1).max(128),
+});
+
 export const CoordinatorMessageSchema = z.discriminatedUnion('type', [
   WelcomeSchema,
   OrderFrameSchema,
@@ -321,6 +433,8 @@ export const CoordinatorMessageSchema = z.discriminatedUnion('type', [
   ErrorFrameSchema,
   BriefingFrameSchema,
   RekeyFrameSchema,
+  LeaseFrameSchema,
+  OfflineAckSchema,
 ]);
 export type CoordinatorMessage = z.infer<typeof CoordinatorMessageSchema>;
 

@@ -13,10 +13,13 @@ import {
 import {
   AGENT_AUTH_TTL_MS,
   EVENT_TTL_MS,
+  MAX_LEASE_MS,
   signAgentAuth,
+  signLease,
   signOrder,
   signUpsEvent,
   verifyAgentAuth,
+  verifyLease,
   verifyOrder,
   verifyUpsEvent,
 } from './tokens.js';
@@ -296,5 +299,37 @@ describe('orders', () => {
       promise = signOrder(coordinator, { ...order, claims: { ...claims, runId: '' } });
     }).not.toThrow();
     await expect(promise).rejects.toThrow('runId');
+  });
+});
+
+describe('leases', () => {
+  it('one token for every agent: its sequence number and lifetime', async () => {
+    const token = await signLease(coordinator, 7, NOW, 15_000);
+    expect(await verifyLease(token, coordinator.publicKey, { now: NOW + 5_000 })).toEqual({
+      seq: 7,
+      ttlMs: 15_000,
+    });
+  });
+
+  it('a host counts on one for at most 15 s, whatever the token says', async () => {
+    const token = await signLease(coordinator, 1, NOW, 10 * 60_000);
+    expect((await verifyLease(token, coordinator.publicKey, { now: NOW })).ttlMs).toBe(MAX_LEASE_MS);
+  });
+
+  it('forged, expired and misaddressed leases are refused', async () => {
+    const forged = await signLease(agentA, 1, NOW, 15_000);
+    expect(await reasonOf(verifyLease(forged, coordinator.publicKey, { now: NOW }))).toBe('bad_signature');
+    const old = await signLease(coordinator, 1, NOW, 15_000);
+    expect(
+      await reasonOf(verifyLease(old, coordinator.publicKey, { now: NOW + 60_000, clockToleranceMs: 0 })),
+    ).toBe('expired');
+    const order = await signOrder(coordinator, {
+      orderId: 'o-1',
+      agentId: 'agent-a',
+      claims: { kind: 'shutdown', runId: 'r', stage: 's', drill: false },
+      now: NOW,
+      expiresAt: NOW + 60_000,
+    });
+    expect(await reasonOf(verifyLease(order, coordinator.publicKey, { now: NOW }))).toBe('wrong_audience');
   });
 });

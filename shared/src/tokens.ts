@@ -3,7 +3,8 @@
  * - agent auth: agent-signed, 60 s, opens the WebSocket / authorises an HTTP push (replay-guarded);
  * - UPS event: agent-signed, carries `UpsEventClaims`, ordered by a per-agent sequence number;
  * - order: coordinator-signed, addressed (aud) to one agent id, expiring at its deadline;
- * - briefing: coordinator-signed, addressed to one agent: its power and its fallback rule.
+ * - briefing: coordinator-signed, addressed to one agent: its power, its offline and fallback rules;
+ * - lease: coordinator-signed, one token for every agent: "I reach my database and I decide".
  */
 import type { CryptoKey } from 'jose';
 import { AppError } from './errors.js';
@@ -11,8 +12,11 @@ import {
   Audience,
   type BriefingClaims,
   BriefingClaimsSchema,
+  type BriefingInput,
   COORDINATOR_ISSUER,
   type Ed25519PublicJwk,
+  type LeaseClaims,
+  LeaseClaimsSchema,
   type OrderClaims,
   OrderClaimsSchema,
   type RekeyClaims,
@@ -178,7 +182,7 @@ export const BRIEFING_TTL_MS = 7 * 24 * 3_600_000;
 
 export async function signBriefing(
   keyPair: SigningKeyPair,
-  briefing: { agentId: string; claims: BriefingClaims; now: number },
+  briefing: { agentId: string; claims: BriefingInput; now: number },
 ): Promise<string> {
   return signToken(keyPair, BriefingClaimsSchema.parse(briefing.claims), {
     issuer: COORDINATOR_ISSUER,
@@ -206,6 +210,49 @@ export async function verifyBriefing(
   if (!claims.success)
     throw new SignatureError('malformed', `briefing claims invalid: ${claims.error.issues[0]?.message}`);
   return { claims: claims.data, issuedAt: verified.issuedAt };
+}
+
+// --- the lease -------------------------------------------------------------------------------------
+
+/** The longest a host counts on a lease after receiving it, whatever the token says: 15 s. */
+export const MAX_LEASE_MS = 15_000;
+
+export function signLease(keyPair: SigningKeyPair, seq: number, now: number, ttlMs: number): Promise<string> {
+  const claims: LeaseClaims = { kind: 'lease', seq };
+  return signToken(keyPair, claims, {
+    issuer: COORDINATOR_ISSUER,
+    audience: Audience.Lease,
+    subject: 'lease',
+    id: `lease:${seq}`,
+    now,
+    ttlMs,
+  });
+}
+
+export interface VerifiedLease {
+  readonly seq: number;
+  /** How long the coordinator meant it to last (ms), at most MAX_LEASE_MS. */
+  readonly ttlMs: number;
+}
+
+/** Checks signature (pinned key), audience, expiry and claims. Replay (seq) is the caller's check. */
+export async function verifyLease(
+  token: string,
+  coordinatorKey: CryptoKey,
+  options: { now: number; clockToleranceMs?: number },
+): Promise<VerifiedLease> {
+  const verified = await verifyToken(token, coordinatorKey, {
+    issuer: COORDINATOR_ISSUER,
+    audience: Audience.Lease,
+    now: options.now,
+    maxAgeMs: 60_000,
+    ...(options.clockToleranceMs === undefined ? {} : { clockToleranceMs: options.clockToleranceMs }),
+  });
+  const claims = LeaseClaimsSchema.safeParse(verified.claims);
+  if (!claims.success)
+    throw new SignatureError('malformed', `lease claims invalid: ${claims.error.issues[0]?.message}`);
+  const ttlMs = Math.min(MAX_LEASE_MS, Math.max(0, verified.expiresAt - verified.issuedAt));
+  return { seq: claims.data.seq, ttlMs };
 }
 
 // --- coordinator key rotation ----------------------------------------------------------------------

@@ -23,7 +23,15 @@ const feed = (ups: string, power: Feed['power'], dead = false): Feed => ({
 });
 
 function claims(version: number, feeds: Feed[], changes: Partial<BriefingClaims> = {}): BriefingClaims {
-  return { kind: 'briefing', version, feeds, minSupplies: 1, fallback: { after: 120 * S }, ...changes };
+  return {
+    kind: 'briefing',
+    version,
+    feeds,
+    minSupplies: 1,
+    fallback: { after: 120 * S },
+    offline: [],
+    ...changes,
+  };
 }
 
 function cached(body: BriefingClaims, previous: LastKnownPower = {}): CachedBriefing {

@@ -36,6 +36,7 @@ function claims(
     feeds: [{ ups: 'nas-ups', power, dead: false, observedAt: T0 }],
     minSupplies: 1,
     fallback: after === null ? null : { after },
+    offline: [],
   };
 }
 

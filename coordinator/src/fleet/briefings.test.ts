@@ -81,8 +81,11 @@ describe('what a briefing says', () => {
     });
   });
 
-  it("carries the host's minSupplies and its fallback rule: its own, else the policy's, false → null", () => {
-    const p = policy({ fallback: { after: '3m' } });
+  it("carries the host's minSupplies, its stage's offline rule and its fallback rule: its own, else the policy's, false → null", () => {
+    const p = policy({
+      fallback: { after: '3m' },
+      stages: [{ name: 'apps', hosts: ['web1'], trigger: { onBattery: '30s' } }],
+    });
     const content = (name: string) => {
       const host = p.hosts.get(name);
       if (host === undefined) throw new Error(`no host ${name}`);
@@ -93,8 +96,9 @@ describe('what a briefing says', () => {
       feeds: [feedOf('ups-a', battery)],
       minSupplies: 1,
       fallback: { after: 180_000 },
+      offline: [{ stage: 'apps', trigger: { onBattery: 30_000 }, wait: 0, waitBound: 0 }],
     });
-    expect(content('db1')).toMatchObject({ minSupplies: 2, fallback: { after: 90_000 } });
+    expect(content('db1')).toMatchObject({ minSupplies: 2, fallback: { after: 90_000 }, offline: [] });
     expect(content('nas2')).toMatchObject({ fallback: null });
     // The default rule is 5 minutes; false turns it off fleet-wide (a host's own rule still counts).
     const web1 = policy().hosts.get('web1');

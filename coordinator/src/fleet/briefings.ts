@@ -1,7 +1,7 @@
 /**
  * Briefings: each host's signed copy of what it needs to protect itself when the coordinator is
- * gone — the power of the UPSes that feed it (as the engine sees them), its minSupplies and its
- * fallback rule. Sent after the agent's hello, when the power of one of its feeds changes, and after
+ * gone — the power of the UPSes that feed it (as the engine sees them), its minSupplies, the offline
+ * rules of its stages (core/offline-rule.ts) and its fallback rule. Sent after the agent's hello, when the power of one of its feeds changes, and after
  * a policy is applied; signed again only when what it says has changed.
  */
 import type { Clock } from '../../../shared/src/clock.js';
@@ -11,6 +11,7 @@ import type { BriefingClaims } from '../../../shared/src/protocol.js';
 import type { SigningKeyPair } from '../../../shared/src/signing.js';
 import { signBriefing } from '../../../shared/src/tokens.js';
 import type { UpsView } from '../core/engine-state.js';
+import { compileOfflineRules } from '../core/offline-rule.js';
 import type { HostEntry, Policy } from '../core/policy.js';
 import { hostsFedBy, inTrouble } from '../core/triggers.js';
 import type { Hub } from '../ws/hub.js';
@@ -46,6 +47,7 @@ export function briefingContent(policy: Policy, host: HostEntry, ups: UpsViews):
     feeds: host.ups.map((name) => feedOf(name, ups[name])),
     minSupplies: host.minSupplies,
     fallback: fallbackOf(policy, host),
+    offline: compileOfflineRules(policy, host.name),
   };
 }
 
@@ -55,6 +57,7 @@ export function contentKey(content: BriefingContent): string {
     content.feeds.map((feed) => [feed.ups, feed.power, feed.dead]),
     content.minSupplies,
     content.fallback?.after ?? null,
+    content.offline,
   ]);
 }
 

@@ -30,6 +30,17 @@ export interface SessionDeps {
   readonly heartbeatMs: number;
   /** The coordinator's key-rotation statements, oldest first (sent on hello, before anything signed). */
   readonly keyChain?: () => readonly string[];
+  /** What hosts report about themselves: their own upsd readings, what they did on their own. */
+  readonly hostReports?: HostReportIntake;
+}
+
+/** Receives a host's own readings and offline reports (fleet/host-reports.ts). */
+export interface HostReportIntake {
+  receive(
+    agentId: string,
+    name: string,
+    message: Extract<AgentMessage, { type: 'offline-report' | 'host-reading' }>,
+  ): Promise<void>;
 }
 
 /** One authenticated agent connection: parse each frame, dispatch it, keep the link alive. */
@@ -159,6 +170,12 @@ export function startAgentSession(ws: WebSocket, agentId: string, deps: SessionD
       case 'result':
         if (!greeted) throw new AppError('protocol', `${message.type} before hello`);
         await deps.fleet.agentReport(agentId, message);
+        return;
+      case 'offline-report':
+      case 'host-reading':
+        if (!greeted) throw new AppError('protocol', `${message.type} before hello`);
+        if (deps.hostReports === undefined) log('info', `${message.type} ignored: not wired`);
+        else await deps.hostReports.receive(agentId, agentName, message);
         return;
       default:
         assertNever(message, 'agent message');
