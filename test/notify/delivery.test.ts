@@ -5,11 +5,12 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../coordinator/src/db/client.js';
-import { createChannel, listOutbox } from '../../coordinator/src/db/queries/notifications.js';
+import { listOutbox } from '../../coordinator/src/db/queries/notifications.js';
 import { notificationChannels } from '../../coordinator/src/db/schema.js';
 import { ChannelInputSchema } from '../../coordinator/src/notify/channels.js';
 import type { NotificationFact, UpsFact } from '../../coordinator/src/notify/facts.js';
 import { createNotifier, type Notifier } from '../../coordinator/src/notify/notifier.js';
+import { createChannel } from '../../coordinator/src/notify/outbox.js';
 import { createManualClock } from '../../shared/src/clock.js';
 import { createMemoryLogger } from '../../shared/src/logger.js';
 import { describeOnEachDatabase } from '../helpers/database.js';

@@ -1,5 +1,5 @@
 /**
- * The notification queries (coordinator/src/db/queries/notifications.ts) on PGlite and PostgreSQL:
+ * The notification outbox (coordinator/src/notify/outbox.ts over db/queries/notifications.ts) on PGlite and PostgreSQL:
  * channel CRUD, enqueueing with routing and collapse, claiming with a lease, outcomes, health and
  * stats, and that a failure to queue never undoes the caller's decision.
  */
@@ -7,9 +7,7 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { Database } from '../../coordinator/src/db/client.js';
 import {
   claimDue,
-  createChannel,
   deleteChannel,
-  enqueue,
   findChannel,
   listChannels,
   listOutbox,
@@ -21,13 +19,13 @@ import {
   pruneSent,
   recordChannelFailure,
   recordChannelSuccess,
-  updateChannel,
 } from '../../coordinator/src/db/queries/notifications.js';
 import { notificationChannels } from '../../coordinator/src/db/schema.js';
 import { ChannelConfigSchema, ChannelInputSchema } from '../../coordinator/src/notify/channels.js';
 import { maskChannel } from '../../coordinator/src/notify/masking.js';
 import { type Message, toMessage } from '../../coordinator/src/notify/messages.js';
 import { createNotifier } from '../../coordinator/src/notify/notifier.js';
+import { createChannel, enqueue, updateChannel } from '../../coordinator/src/notify/outbox.js';
 import { createManualClock } from '../../shared/src/clock.js';
 import { createMemoryLogger } from '../../shared/src/logger.js';
 import { describeOnEachDatabase } from '../helpers/database.js';

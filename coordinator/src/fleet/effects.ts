@@ -1,7 +1,9 @@
 /**
  * Carries out the engine's effects inside the decision's transaction: runs and their timeline,
- * signed orders (shutdown, wake, UPS power-off). Messages are only collected here; they are sent
- * after the transaction commits, so a crash can never send an order the database does not have.
+ * signed orders (shutdown, wake, UPS power-off). Every order goes through `issueOrders`, one path
+ * for a stage's batch and for a single wake or power-off. Messages are only collected here; they are
+ * sent after the transaction commits (`deliverOrders`), so a crash can never send an order the
+ * database does not have.
  */
 import type { Logger } from '../../../shared/src/logger.js';
 import type { OrderClaims } from '../../../shared/src/protocol.js';
@@ -10,8 +12,8 @@ import { randomId, signOrder } from '../../../shared/src/tokens.js';
 import type { RunEffect } from '../core/engine-state.js';
 import type { Policy } from '../core/policy.js';
 import type { Db } from '../db/client.js';
-import { type AgentRow, findActiveAgentByName, listAgents } from '../db/queries/agents.js';
-import { insertOrder, insertOrders, type OrderRow } from '../db/queries/orders.js';
+import { type AgentRow, listAgents } from '../db/queries/agents.js';
+import { insertOrders, markOrdersSent, type OrderRow } from '../db/queries/orders.js';
 import {
   addRunEvent,
   addRunEvents,
@@ -21,6 +23,7 @@ import {
   setRunPhase,
   startRun,
 } from '../db/queries/runs.js';
+import type { Hub } from '../ws/hub.js';
 
 export interface Outgoing {
   readonly agentId: string;
@@ -52,32 +55,47 @@ async function runIdOf(ctx: EffectContext, run: number): Promise<string> {
   return row.id;
 }
 
-type OrderEffect = Extract<RunEffect, { kind: 'order' }>;
-
-/**
- * A stage's shutdown orders, many at once: one agent lookup, signatures made in parallel, one insert
- * for the orders and one for their timeline entries. Same records as `applyEffect` one by one, in
- * the same order; a host with no enrolled agent is recorded as undeliverable, as there.
- */
-export async function applyOrderEffects(
-  ctx: EffectContext,
-  effects: readonly OrderEffect[],
-): Promise<string[]> {
-  if (effects.length === 0) return [];
+async function activeAgents(ctx: EffectContext): Promise<Map<string, AgentRow>> {
   if (ctx.cache.agents === undefined) {
     const active = (await listAgents(ctx.db)).filter((agent) => agent.status === 'active');
     ctx.cache.agents = new Map(active.map((agent) => [agent.name, agent]));
   }
-  const agents = ctx.cache.agents;
+  return ctx.cache.agents;
+}
+
+type TimelineEntry = { kind: string; stage?: string; host?: string; detail?: string };
+
+/** One order to issue: to whom, what it says, and the timeline entry that records it. */
+export interface OrderRequest {
+  readonly run: number;
+  /** The agent that carries it out (the host's own, a wake relay, the UPS's watcher). */
+  readonly agentName: string;
+  /** The host shut down or woken, or the UPS powered off. */
+  readonly host: string;
+  readonly stage: string;
+  readonly drill: boolean;
+  readonly claims: (runId: string) => OrderClaims;
+  /** Written after the order (and after its `order-undeliverable` entry, when no agent can take it). */
+  readonly entry: TimelineEntry;
+}
+
+/**
+ * Orders, many at once or one alone: one agent lookup, signatures made in parallel, one insert for
+ * the orders and one for their timeline entries. A request whose agent is not enrolled is recorded
+ * as undeliverable.
+ */
+export async function issueOrders(ctx: EffectContext, requests: readonly OrderRequest[]): Promise<void> {
+  if (requests.length === 0) return;
+  const agents = await activeAgents(ctx);
   const at = new Date(ctx.now);
   const expiresAt = ctx.now + ctx.orderTtlMs;
   const prepared = await Promise.all(
-    effects.map(async (effect) => {
-      const runId = await runIdOf(ctx, effect.run);
-      const agent = agents.get(effect.host);
-      if (agent === undefined) return { effect, runId, agent: undefined, order: undefined };
+    requests.map(async (request) => {
+      const runId = await runIdOf(ctx, request.run);
+      const agent = agents.get(request.agentName);
+      if (agent === undefined) return { request, runId, agent: undefined, order: undefined };
       const orderId = randomId();
-      const claims: OrderClaims = { kind: 'shutdown', runId, stage: effect.stage, drill: effect.drill };
+      const claims = request.claims(runId);
       const token = await signOrder(ctx.signingKey, {
         orderId,
         agentId: agent.id,
@@ -86,17 +104,17 @@ export async function applyOrderEffects(
         expiresAt,
       });
       return {
-        effect,
+        request,
         runId,
         agent,
         order: {
           id: orderId,
           runId,
           agentId: agent.id,
-          kind: 'shutdown' as const,
-          host: effect.host,
-          stage: effect.stage,
-          drill: effect.drill,
+          kind: claims.kind,
+          host: request.host,
+          stage: request.stage,
+          drill: request.drill,
           token,
           createdAt: at,
           expiresAt: new Date(expiresAt),
@@ -110,94 +128,63 @@ export async function applyOrderEffects(
   );
   let next = 0;
   const events: Parameters<typeof addRunEvents>[1][number][] = [];
-  const lines: string[] = [];
-  for (const { effect, runId, agent } of prepared) {
-    if (agent === undefined) {
-      ctx.logger.error(`no enrolled agent "${effect.host}": shutdown order for ${effect.host} not sent`, {
-        stage: effect.stage,
-      });
+  for (const { request, runId, agent, order } of prepared) {
+    if (agent === undefined || order === undefined) {
+      const kind = request.claims(runId).kind;
+      ctx.logger.error(
+        `no enrolled agent "${request.agentName}": ${kind} order for ${request.host} not sent`,
+        { stage: request.stage },
+      );
       events.push({
         runId,
         at,
         kind: 'order-undeliverable',
-        stage: effect.stage,
-        host: effect.host,
-        detail: `no enrolled agent "${effect.host}"`,
+        stage: request.stage,
+        host: request.host,
+        detail: `no enrolled agent "${request.agentName}"`,
       });
     } else {
-      const order = stored[next++] as OrderRow;
+      const row = stored[next++] as OrderRow;
       ctx.outgoing.push({
         agentId: agent.id,
-        orderId: order.id,
-        token: order.token,
-        host: effect.host,
-        kind: 'shutdown',
+        orderId: row.id,
+        token: row.token,
+        host: request.host,
+        kind: order.kind,
       });
     }
-    events.push({
-      runId,
-      at,
-      kind: 'order',
-      stage: effect.stage,
-      host: effect.host,
-      ...(effect.drill ? { detail: 'drill' } : {}),
-    });
-    lines.push(`${effect.drill ? 'drill ' : ''}shutdown order for ${effect.host} (stage ${effect.stage})`);
+    events.push({ runId, at, ...request.entry });
   }
   await addRunEvents(ctx.db, events);
-  return lines;
 }
 
-async function issue(
+type OrderEffect = Extract<RunEffect, { kind: 'order' }>;
+
+/** A stage's shutdown orders (consecutive `order` effects of one decision); returns a log line each. */
+export async function applyOrderEffects(
   ctx: EffectContext,
-  runId: string,
-  target: { agentName: string; host: string; stage: string; drill: boolean },
-  claims: OrderClaims,
-): Promise<void> {
-  const agent = await findActiveAgentByName(ctx.db, target.agentName);
-  if (agent === undefined) {
-    ctx.logger.error(
-      `no enrolled agent "${target.agentName}": ${claims.kind} order for ${target.host} not sent`,
-      { stage: target.stage },
-    );
-    await addRunEvent(ctx.db, {
-      runId,
-      at: new Date(ctx.now),
-      kind: 'order-undeliverable',
-      stage: target.stage,
-      host: target.host,
-      detail: `no enrolled agent "${target.agentName}"`,
-    });
-    return;
-  }
-  const orderId = randomId();
-  const expiresAt = ctx.now + ctx.orderTtlMs;
-  const token = await signOrder(ctx.signingKey, {
-    orderId,
-    agentId: agent.id,
-    claims,
-    now: ctx.now,
-    expiresAt,
-  });
-  const order = await insertOrder(ctx.db, {
-    id: orderId,
-    runId,
-    agentId: agent.id,
-    kind: claims.kind,
-    host: target.host,
-    stage: target.stage,
-    drill: target.drill,
-    token,
-    createdAt: new Date(ctx.now),
-    expiresAt: new Date(expiresAt),
-  });
-  ctx.outgoing.push({
-    agentId: agent.id,
-    orderId: order.id,
-    token: order.token,
-    host: target.host,
-    kind: claims.kind,
-  });
+  effects: readonly OrderEffect[],
+): Promise<string[]> {
+  await issueOrders(
+    ctx,
+    effects.map((effect) => ({
+      run: effect.run,
+      agentName: effect.host,
+      host: effect.host,
+      stage: effect.stage,
+      drill: effect.drill,
+      claims: (runId) => ({ kind: 'shutdown', runId, stage: effect.stage, drill: effect.drill }),
+      entry: {
+        kind: 'order',
+        stage: effect.stage,
+        host: effect.host,
+        ...(effect.drill ? { detail: 'drill' } : {}),
+      },
+    })),
+  );
+  return effects.map(
+    (effect) => `${effect.drill ? 'drill ' : ''}shutdown order for ${effect.host} (stage ${effect.stage})`,
+  );
 }
 
 /** Records and carries out one effect; returns a log line for it. */
@@ -259,38 +246,60 @@ export async function applyEffect(ctx: EffectContext, effect: RunEffect): Promis
         await event('wake-undeliverable', { host: effect.host, detail: 'no wake: settings in the policy' });
         return `${effect.host} cannot be woken: no wake settings`;
       }
-      await issue(
-        ctx,
-        runId,
-        { agentName: wake.via, host: effect.host, stage: `wake:${effect.host}`, drill: false },
+      await issueOrders(ctx, [
         {
-          kind: 'wake',
-          runId,
+          run: effect.run,
+          agentName: wake.via,
           host: effect.host,
-          mac: wake.mac,
-          address: wake.address,
-          port: wake.port,
+          stage: `wake:${effect.host}`,
+          drill: false,
+          claims: (id) => ({
+            kind: 'wake',
+            runId: id,
+            host: effect.host,
+            mac: wake.mac,
+            address: wake.address,
+            port: wake.port,
+          }),
+          entry: { kind: effect.kind, host: effect.host, detail: `via ${wake.via}` },
         },
-      );
-      await event(effect.kind, { host: effect.host, detail: `via ${wake.via}` });
+      ]);
       return `waking ${effect.host} via ${wake.via}`;
     }
     case 'ups-power-off': {
       const ups = ctx.policy?.ups.get(effect.ups);
       if (ups?.powerOff === undefined) return `UPS ${effect.ups} has no power-off command`;
-      await issue(
-        ctx,
-        runId,
-        { agentName: ups.watcher, host: effect.ups, stage: `power-off:${effect.ups}`, drill: false },
+      const command = ups.powerOff;
+      await issueOrders(ctx, [
         {
-          kind: 'ups-power-off',
-          runId,
-          ups: effect.ups,
-          command: ups.powerOff,
+          run: effect.run,
+          agentName: ups.watcher,
+          host: effect.ups,
+          stage: `power-off:${effect.ups}`,
+          drill: false,
+          claims: (id) => ({ kind: 'ups-power-off', runId: id, ups: effect.ups, command }),
+          entry: { kind: effect.kind, host: effect.ups, detail: command },
         },
-      );
-      await event(effect.kind, { host: effect.ups, detail: ups.powerOff });
-      return `UPS ${effect.ups}: ${ups.powerOff} via ${ups.watcher}`;
+      ]);
+      return `UPS ${effect.ups}: ${command} via ${ups.watcher}`;
     }
   }
+}
+
+/**
+ * After commit: sends each order to its agent if connected, and records which were sent. Returns
+ * the orders sent; the others wait for their agent's hello.
+ */
+export async function deliverOrders(
+  deps: { readonly db: Db; readonly hub: Hub },
+  orders: readonly Outgoing[],
+  now: number,
+): Promise<Outgoing[]> {
+  const sent = orders.filter((order) => deps.hub.send(order.agentId, { type: 'order', token: order.token }));
+  await markOrdersSent(
+    deps.db,
+    sent.map((order) => order.orderId),
+    new Date(now),
+  );
+  return sent;
 }

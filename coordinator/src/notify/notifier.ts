@@ -15,7 +15,6 @@ import {
   type ChannelRow,
   claimDue,
   deferChannel,
-  enqueue,
   findChannel,
   listChannels,
   markFailed,
@@ -35,6 +34,7 @@ import { formatRequest } from './formatters.js';
 import { type ChannelHealth, readChannelHealth } from './health.js';
 import { describeTarget, FAILING_AFTER, scrub, secretsOf } from './masking.js';
 import { toMessage } from './messages.js';
+import { enqueue } from './outbox.js';
 import type { Outcome } from './responses.js';
 import { sendRequest } from './send.js';
 

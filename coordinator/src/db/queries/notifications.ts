@@ -1,21 +1,10 @@
 /**
- * Notification channels and the durable outbox. Messages are written in the caller's transaction
- * (with the decision that caused them), one row per matching channel, flapping merged into digest
- * rows; the delivery loop claims due rows, sends them, and records the outcome and the channel's health.
+ * Notification channels and the durable outbox, as rows. What to write (routing, flapping merged into
+ * digests) is decided in notify/outbox.ts; the delivery loop claims due rows, sends them, and records
+ * the outcome and the channel's health. This layer imports nothing from notify/.
  */
 import { and, asc, desc, eq, gt, gte, inArray, isNotNull, lt, lte, or, sql } from 'drizzle-orm';
 import { ConflictError } from '../../../../shared/src/errors.js';
-import type { ChannelConfig, ChannelInput } from '../../notify/channels.js';
-import { splitChannelInput } from '../../notify/channels.js';
-import {
-  type CollapseState,
-  DEFAULT_COLLAPSE_WINDOW_MS,
-  type Digest,
-  decideCollapse,
-  type StoredMessage,
-} from '../../notify/collapse.js';
-import type { Message } from '../../notify/messages.js';
-import { routes } from '../../notify/routing.js';
 import type { Db } from '../client.js';
 import { isUniqueViolation } from '../errors.js';
 import { notificationChannels as channels, notificationOutbox as outbox } from '../schema.js';
@@ -27,18 +16,34 @@ export type OutboxState = OutboxRow['state'];
 // ---------------------------------------------------------------------------------------------
 // Channels
 
-export async function createChannel(db: Db, input: ChannelInput, now: Date): Promise<ChannelRow> {
-  const { config, ...rest } = splitChannelInput(input);
-  const { type, ...settings } = config;
+/** A channel as stored: its type, its type-specific settings, its routing. */
+export interface NewChannel {
+  readonly name: string;
+  readonly type: string;
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly events: readonly string[];
+  readonly ups: readonly string[];
+  readonly hosts: readonly string[];
+  readonly enabled: boolean;
+}
+
+export async function insertChannel(db: Db, channel: NewChannel, now: Date): Promise<ChannelRow> {
   try {
     const [row] = await db
       .insert(channels)
-      .values({ ...rest, type, config: settings, createdAt: now, updatedAt: now })
+      .values({
+        ...channel,
+        events: [...channel.events],
+        ups: [...channel.ups],
+        hosts: [...channel.hosts],
+        createdAt: now,
+        updatedAt: now,
+      })
       .returning();
     if (row === undefined) throw new Error('insert into notification_channels returned no row');
     return row;
   } catch (error) {
-    if (isUniqueViolation(error)) throw new ConflictError(`a channel named "${input.name}" already exists`);
+    if (isUniqueViolation(error)) throw new ConflictError(`a channel named "${channel.name}" already exists`);
     throw error;
   }
 }
@@ -47,14 +52,18 @@ export function listChannels(db: Db): Promise<ChannelRow[]> {
   return db.select().from(channels).orderBy(asc(channels.name));
 }
 
+export function listEnabledChannels(db: Db): Promise<ChannelRow[]> {
+  return db.select().from(channels).where(eq(channels.enabled, true));
+}
+
 export async function findChannel(db: Db, name: string): Promise<ChannelRow | undefined> {
   const [row] = await db.select().from(channels).where(eq(channels.name, name));
   return row;
 }
 
-export interface ChannelChanges {
-  /** New settings; the channel's failure count starts again from zero. */
-  readonly config?: ChannelConfig;
+export interface StoredChannelChanges {
+  /** New type and settings; the channel's failure count starts again from zero. */
+  readonly settings?: { readonly type: string; readonly config: Readonly<Record<string, unknown>> };
   readonly events?: readonly string[];
   readonly ups?: readonly string[];
   readonly hosts?: readonly string[];
@@ -62,17 +71,19 @@ export interface ChannelChanges {
 }
 
 /** Returns the updated channel, or undefined when there is none of that name. */
-export async function updateChannel(
+export async function updateChannelRow(
   db: Db,
   name: string,
-  changes: ChannelChanges,
+  changes: StoredChannelChanges,
   now: Date,
 ): Promise<ChannelRow | undefined> {
   const set: Partial<typeof channels.$inferInsert> = { updatedAt: now };
-  if (changes.config !== undefined) {
-    const { type, ...settings } = changes.config;
-    Object.assign(set, { type, config: settings, consecutiveFailures: 0 });
-  }
+  if (changes.settings !== undefined)
+    Object.assign(set, {
+      type: changes.settings.type,
+      config: changes.settings.config,
+      consecutiveFailures: 0,
+    });
   if (changes.events !== undefined) set.events = [...changes.events];
   if (changes.ups !== undefined) set.ups = [...changes.ups];
   if (changes.hosts !== undefined) set.hosts = [...changes.hosts];
@@ -114,46 +125,43 @@ export async function recordChannelFailure(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Enqueueing
+// Enqueueing (the routing and collapse decisions are notify/outbox.ts's)
 
 const isDigest = sql`(${outbox.message} -> 'digest') is not null`;
 const isNotDigest = sql`(${outbox.message} -> 'digest') is null`;
 
-/** The latest window of this key on this channel: its opener and its digest still to send. */
-async function collapseState(
+/** The rows that make up the latest collapse window of a key on a channel, as stored. */
+export interface CollapseRows {
+  /** The newest message of this key sent at once within the window, if any. */
+  readonly opener?: { readonly createdAt: Date; readonly kind: string };
+  /** How many such messages the window holds (the opener included). */
+  readonly recentSent: number;
+  /** The digest of that window still to send, if any. */
+  readonly pending?: { readonly id: number; readonly message: unknown; readonly count: number };
+}
+
+export async function readCollapseRows(
   db: Db,
   channelId: string,
   key: string,
   now: number,
   windowMs: number,
-): Promise<CollapseState & { pendingId?: number }> {
+): Promise<CollapseRows> {
+  const inWindow = and(
+    eq(outbox.channelId, channelId),
+    eq(outbox.collapseKey, key),
+    isNotDigest,
+    gt(outbox.createdAt, new Date(now - windowMs)),
+    lte(outbox.createdAt, new Date(now)),
+  );
   const [opener] = await db
     .select({ createdAt: outbox.createdAt, kind: outbox.kind })
     .from(outbox)
-    .where(
-      and(
-        eq(outbox.channelId, channelId),
-        eq(outbox.collapseKey, key),
-        isNotDigest,
-        gt(outbox.createdAt, new Date(now - windowMs)),
-        lte(outbox.createdAt, new Date(now)),
-      ),
-    )
+    .where(inWindow)
     .orderBy(desc(outbox.createdAt), desc(outbox.id))
     .limit(1);
-  if (opener === undefined) return {};
-  const [recent] = await db
-    .select({ count: sql<number>`count(*)::int` })
-    .from(outbox)
-    .where(
-      and(
-        eq(outbox.channelId, channelId),
-        eq(outbox.collapseKey, key),
-        isNotDigest,
-        gt(outbox.createdAt, new Date(now - windowMs)),
-        lte(outbox.createdAt, new Date(now)),
-      ),
-    );
+  if (opener === undefined) return { recentSent: 0 };
+  const [recent] = await db.select({ count: sql<number>`count(*)::int` }).from(outbox).where(inWindow);
   const [pending] = await db
     .select({ id: outbox.id, message: outbox.message, count: outbox.count })
     .from(outbox)
@@ -168,57 +176,35 @@ async function collapseState(
     )
     .orderBy(desc(outbox.id))
     .limit(1);
-  const state = {
-    opener: { at: opener.createdAt.getTime(), kind: opener.kind },
+  return {
+    opener,
     recentSent: recent?.count ?? 1,
+    ...(pending === undefined ? {} : { pending }),
   };
-  if (pending === undefined) return state;
-  const digest = (pending.message as StoredMessage).digest as Digest;
-  return { ...state, pending: { digest, count: pending.count }, pendingId: pending.id };
 }
 
-/**
- * Writes each message for every enabled channel whose routing matches, inside the caller's
- * transaction: at once (due now), or held back into the flapping digest of its window. Returns how
- * many rows were written or merged.
- */
-export async function enqueue(
+export async function insertOutboxRow(
   db: Db,
-  messages: readonly Message[],
-  now: number,
-  options: { windowMs?: number } = {},
-): Promise<number> {
-  if (messages.length === 0) return 0;
-  const windowMs = options.windowMs ?? DEFAULT_COLLAPSE_WINDOW_MS;
-  const targets = await db.select().from(channels).where(eq(channels.enabled, true));
-  let written = 0;
-  for (const message of messages) {
-    for (const channel of targets) {
-      if (!routes(channel, message)) continue;
-      const key = message.collapseKey;
-      const state = key === undefined ? {} : await collapseState(db, channel.id, key, now, windowMs);
-      const decision = decideCollapse(message, now, state, windowMs);
-      if (decision.action === 'hold' && decision.merge && state.pendingId !== undefined) {
-        await db
-          .update(outbox)
-          .set({ message: decision.message, count: decision.count })
-          .where(eq(outbox.id, state.pendingId));
-      } else {
-        const held = decision.action === 'hold';
-        await db.insert(outbox).values({
-          channelId: channel.id,
-          kind: message.kind,
-          collapseKey: key ?? null,
-          message: held ? decision.message : message,
-          count: held ? decision.count : 1,
-          dueAt: new Date(held ? decision.dueAt : now),
-          createdAt: new Date(now),
-        });
-      }
-      written++;
-    }
-  }
-  return written;
+  row: {
+    channelId: string;
+    kind: string;
+    collapseKey: string | null;
+    message: unknown;
+    count: number;
+    dueAt: Date;
+    createdAt: Date;
+  },
+): Promise<void> {
+  await db.insert(outbox).values(row);
+}
+
+export async function updateOutboxMessage(
+  db: Db,
+  id: number,
+  message: unknown,
+  count: number,
+): Promise<void> {
+  await db.update(outbox).set({ message, count }).where(eq(outbox.id, id));
 }
 
 // ---------------------------------------------------------------------------------------------

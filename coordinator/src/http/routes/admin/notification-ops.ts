@@ -1,17 +1,12 @@
 /** Notification channels: where messages go (WeChat Work, Slack, Discord, Telegram, ntfy, webhook) and which. */
 import { z } from 'zod';
 import { NotFoundError, ProtocolError } from '../../../../../shared/src/errors.js';
-import {
-  createChannel,
-  deleteChannel,
-  findChannel,
-  listChannels,
-  updateChannel,
-} from '../../../db/queries/notifications.js';
+import { deleteChannel, findChannel, listChannels } from '../../../db/queries/notifications.js';
 import { ChannelInputSchema, ChannelPatchSchema, splitChannelInput } from '../../../notify/channels.js';
 import { NOTIFICATION_KINDS } from '../../../notify/facts.js';
 import { maskChannel } from '../../../notify/masking.js';
 import type { Notifier } from '../../../notify/notifier.js';
+import { createChannel, updateChannel } from '../../../notify/outbox.js';
 import { adminOperation } from './admin-operation.js';
 import type { AdminDeps } from './deps.js';
 

@@ -1,0 +1,59 @@
+/** What an admin asks of the fleet: apply a policy, fire a stage, start a drill. Inside the serial queue. */
+import { ConflictError } from '../../../shared/src/errors.js';
+import type { Policy } from '../core/policy.js';
+import { findActiveAgentByName } from '../db/queries/agents.js';
+import { insertPolicy } from '../db/queries/policies.js';
+import type { FleetContext } from './context.js';
+import { decideAndCommit } from './decide-and-commit.js';
+
+/** Stores and applies a parsed policy; returns its warnings (e.g. hosts not enrolled yet). */
+export async function applyPolicy(
+  fleet: FleetContext,
+  parsed: Policy,
+  document: unknown,
+  appliedBy: string,
+): Promise<{ policy: Policy; warnings: string[] }> {
+  const { db, clock, logger } = fleet.deps;
+  await insertPolicy(db, document, appliedBy, new Date(clock.now()));
+  fleet.policy = parsed;
+  const warnings = [...parsed.warnings];
+  for (const host of parsed.hosts.keys()) {
+    const enrolled = await findActiveAgentByName(db, host);
+    if (enrolled === undefined)
+      warnings.push(`host "${host}" has no enrolled agent yet: it cannot receive orders until it enrolls`);
+  }
+  logger.info('policy applied', {
+    by: appliedBy,
+    stages: parsed.stages.length,
+    hosts: parsed.hosts.size,
+    warnings: warnings.length,
+  });
+  for (const warning of warnings) logger.warn(`policy: ${warning}`);
+  await decideAndCommit(fleet, { kind: 'tick' });
+  await fleet.briefings.policyApplied(parsed, fleet.state.ups);
+  return { policy: parsed, warnings };
+}
+
+/** An admin fires a manual stage (starts a run if none is active). */
+export async function fireStage(fleet: FleetContext, stage: string): Promise<void> {
+  const { policy, state } = fleet;
+  if (policy?.stages.some((s) => s.name === stage) !== true)
+    throw new ConflictError(`no stage "${stage}" in the policy`);
+  if (state.run?.kind === 'drill')
+    throw new ConflictError('a drill is in progress: fire the stage after it ends');
+  if (state.run?.phase === 'restoring') {
+    throw new ConflictError('power is back and the run is restoring: a stage fired now would be ignored');
+  }
+  await decideAndCommit(fleet, { kind: 'manual', stage });
+}
+
+/** Starts a fleet-wide drill; refused while a run is active. Returns the run number. */
+export async function startDrill(fleet: FleetContext): Promise<number> {
+  if (fleet.policy === undefined) throw new ConflictError('no policy has been applied yet');
+  const active = fleet.state.run;
+  if (active !== undefined) throw new ConflictError(`run ${active.number} is in progress: no drill now`);
+  await decideAndCommit(fleet, { kind: 'start-drill' });
+  const started = fleet.state.run;
+  if (started === undefined) throw new ConflictError('the drill did not start');
+  return started.number;
+}

@@ -1,0 +1,135 @@
+/**
+ * What host agents tell the fleet: hello (briefing, then every order still owed), goodbye, an ack or
+ * result for an order, a step of an order's progress. Each must run inside the serial queue.
+ */
+import type { AgentMessage } from '../../../shared/src/protocol.js';
+import { findOrder, pendingOrdersFor, recordAck, recordResult } from '../db/queries/orders.js';
+import { addRunEvent, findRunByNumber } from '../db/queries/runs.js';
+import type { NotificationFact } from '../notify/facts.js';
+import type { FleetContext } from './context.js';
+import { decideAndCommit } from './decide-and-commit.js';
+import { deliverOrders } from './effects.js';
+import { reportInput } from './inputs.js';
+
+/** An agent said hello: it counts as connected, gets its briefing, then every order still owed to it. */
+export async function agentReady(fleet: FleetContext, agentId: string, name: string): Promise<void> {
+  const { db, clock, logger } = fleet.deps;
+  await decideAndCommit(fleet, { kind: 'host-connected', host: name });
+  await fleet.briefings.hello(fleet.policy, fleet.state.ups, agentId, name);
+  const now = clock.now();
+  const pending = await pendingOrdersFor(db, agentId, new Date(now));
+  const sent = await deliverOrders(
+    fleet.deps,
+    pending.map((order) => ({
+      agentId,
+      orderId: order.id,
+      token: order.token,
+      host: order.host,
+      kind: order.kind,
+    })),
+    now,
+  );
+  if (sent.length > 0) logger.info('re-sent pending orders', { agent: name, count: sent.length });
+}
+
+export function agentGone(fleet: FleetContext, name: string): Promise<void> {
+  fleet.briefings.gone(name);
+  return decideAndCommit(fleet, { kind: 'host-disconnected', host: name });
+}
+
+export async function agentReport(
+  fleet: FleetContext,
+  agentId: string,
+  message: Extract<AgentMessage, { type: 'ack' | 'result' }>,
+): Promise<void> {
+  const { db, clock, logger, metrics, notifier } = fleet.deps;
+  const at = new Date(clock.now());
+  const known =
+    message.type === 'ack'
+      ? await recordAck(db, {
+          orderId: message.orderId,
+          agentId,
+          status: message.status,
+          ...(message.reason === undefined ? {} : { reason: message.reason }),
+          at,
+        })
+      : await recordResult(db, {
+          orderId: message.orderId,
+          agentId,
+          outcome: message.outcome,
+          exitCode: message.exitCode ?? null,
+          ...(message.output === undefined ? {} : { output: message.output }),
+          ...(message.error === undefined ? {} : { error: message.error }),
+          at,
+        });
+  const what = message.type === 'ack' ? `ack ${message.status}` : `result ${message.outcome}`;
+  if (!known) {
+    logger.warn(`${what} for an unknown order ignored`, { agent: agentId, order: message.orderId });
+    return;
+  }
+  logger.info(what, { agent: agentId, order: message.orderId });
+  const order = await findOrder(db, message.orderId);
+  if (order !== undefined) {
+    metrics?.orderReported(
+      order.kind,
+      message.type,
+      message.type === 'ack' ? message.status : message.outcome,
+      (at.getTime() - order.createdAt.getTime()) / 1000,
+    );
+    if (message.type === 'result' && message.outcome === 'failed' && notifier !== undefined) {
+      const failed: NotificationFact = {
+        kind: 'order-failed',
+        at: at.getTime(),
+        run: fleet.state.run?.number ?? 0,
+        drill: order.drill,
+        host: order.host,
+        stage: order.stage,
+        error: message.error,
+        exitCode: message.exitCode ?? null,
+      };
+      await db.transaction((tx) => notifier.publish(tx, [failed], at.getTime()));
+      notifier.kick();
+    }
+  }
+  const run = fleet.state.run;
+  const active = run === undefined ? undefined : await findRunByNumber(db, run.number);
+  if (order === undefined || active === undefined || order.runId !== active.id) return;
+  if (order.kind !== 'shutdown') {
+    const detail =
+      message.type === 'ack'
+        ? message.status
+        : `${message.outcome}${message.error ? `: ${message.error}` : ''}`;
+    await addRunEvent(db, {
+      runId: active.id,
+      at,
+      kind: `${order.kind}-${message.type}`,
+      host: order.host,
+      detail,
+    });
+    return;
+  }
+  await decideAndCommit(fleet, reportInput(order.host, message));
+}
+
+/** A step of an order (a before hook, the shutdown command) for the run's timeline. */
+export async function agentProgress(
+  fleet: FleetContext,
+  agentId: string,
+  message: Extract<AgentMessage, { type: 'progress' }>,
+): Promise<void> {
+  const { db, clock, logger } = fleet.deps;
+  const order = await findOrder(db, message.orderId);
+  if (order === undefined || order.agentId !== agentId) {
+    logger.warn('progress for an unknown order ignored', { agent: agentId, order: message.orderId });
+    return;
+  }
+  const detail = `${message.step}: ${message.state}${message.exitCode === undefined || message.exitCode === null ? '' : ` (exit ${message.exitCode})`}`;
+  await addRunEvent(db, {
+    runId: order.runId,
+    at: new Date(clock.now()),
+    kind: 'progress',
+    host: order.host,
+    detail,
+  });
+  logger.info(`${order.host}: ${detail}`, { order: order.id });
+}
