@@ -12,7 +12,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['shared/**/*.test.ts', 'coordinator/**/*.test.ts', 'agent/**/*.test.ts'],
+          include: [
+            'shared/**/*.test.ts',
+            'coordinator/**/*.test.ts',
+            'agent/**/*.test.ts',
+            'cli/**/*.test.ts',
+          ],
         },
       },
       {

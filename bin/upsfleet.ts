@@ -2,9 +2,9 @@
  * `upsfleet`: the one command-line program. Subcommands dispatch to the part that owns them.
  */
 import { agentCommand, enrollCommand, rotateKeyCommand } from '../agent/src/cli.js';
-import { ADMIN_COMMANDS, ADMIN_USAGE, adminCommand } from '../coordinator/src/cli/admin-commands.js';
-import { coordinatorCommand } from '../coordinator/src/cli/coordinator-command.js';
-import { describeError, exitCodeOf } from '../coordinator/src/cli/exit-codes.js';
+import { ADMIN_COMMANDS, ADMIN_USAGE, adminCommand } from '../cli/src/admin-commands.js';
+import { describeError, exitCodeOf } from '../cli/src/exit-codes.js';
+import { coordinatorCommand } from '../coordinator/src/cli.js';
 
 const USAGE = `upsfleet — staged fleet shutdown when a shared UPS runs on battery
 

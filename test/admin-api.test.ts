@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { AGENT_WS_PATH } from '../coordinator/src/ws/upgrade.js';
 import {
   AuditEntrySchema,
   HostSchema,
@@ -12,8 +13,7 @@ import {
   StatusSchema,
   TokenSchema,
   UpsEventSchema,
-} from '../coordinator/src/http/routes/admin/schemas.js';
-import { AGENT_WS_PATH } from '../coordinator/src/ws/upgrade.js';
+} from '../shared/src/admin-api.js';
 import type { NotifyEvent } from '../shared/src/protocol.js';
 import type { SigningKeyPair } from '../shared/src/signing.js';
 import { signUpsEvent } from '../shared/src/tokens.js';

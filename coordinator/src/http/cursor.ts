@@ -33,14 +33,6 @@ export const PageQuery = {
   limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Items per page (1–1000)'),
 };
 
-/** A page of items; `next` is null on the last page. */
-export function pageSchema<T extends z.ZodType>(item: T) {
-  return z.object({
-    items: z.array(item),
-    next: z.string().nullable().describe('Cursor of the next page; null on the last page'),
-  });
-}
-
 /** Builds a page from rows fetched with `limit + 1` (the extra row only says there is more). */
 export function pageOf<T>(
   list: string,

@@ -1,5 +1,15 @@
 /** The fleet at a glance: status, hosts (and revoking one), UPSes, enrollments, the coordinator's key. */
 import { z } from 'zod';
+import {
+  EnrollmentSchema,
+  HostName,
+  HostRevokedSchema,
+  HostSchema,
+  ListOf,
+  PositiveDuration,
+  StatusSchema,
+  UpsStateSchema,
+} from '../../../../../shared/src/admin-api.js';
 import { parseDuration } from '../../../../../shared/src/duration.js';
 import { NotFoundError } from '../../../../../shared/src/errors.js';
 import { CloseCode, NameSchema } from '../../../../../shared/src/protocol.js';
@@ -10,15 +20,6 @@ import { rotateCoordinatorKey } from '../../../fleet/coordinator-key.js';
 import { createEnrollment } from '../../../fleet/enrollment.js';
 import { adminOperation } from './admin-operation.js';
 import type { AdminDeps } from './deps.js';
-import {
-  EnrollmentSchema,
-  HostName,
-  HostSchema,
-  ListOf,
-  PositiveDuration,
-  StatusSchema,
-  UpsStateSchema,
-} from './schemas.js';
 
 const EnrollmentBody = z.strictObject({
   name: NameSchema.describe('The name the host will have in the policy'),
@@ -112,7 +113,7 @@ export function fleetOperations(deps: AdminDeps & { channelHealth: () => Promise
           'Its connection closes with 4403 and its key verifies nothing from then on; the agent exits and stays down.',
         params: z.strictObject({ name: HostName }),
         responses: {
-          200: { description: 'Revoked', schema: z.object({ revoked: z.string(), agentId: z.uuid() }) },
+          200: { description: 'Revoked', schema: HostRevokedSchema },
           404: { description: 'No active agent with that name' },
         },
       },

@@ -1,15 +1,22 @@
 /** What happened: UPS events, runs and their timelines, orders, and the audit log. All paginated. */
 import { z } from 'zod';
+import {
+  AuditEntrySchema,
+  EventsPageSchema,
+  OrderSchema,
+  pageSchema,
+  RunDetailSchema,
+  RunSchema,
+} from '../../../../../shared/src/admin-api.js';
 import { NotFoundError } from '../../../../../shared/src/errors.js';
 import { NameSchema } from '../../../../../shared/src/protocol.js';
 import { listAudit } from '../../../db/queries/audit.js';
 import { listOrders, type OrderRow } from '../../../db/queries/orders.js';
 import { findRun, findRunByNumber, listRunEvents, listRuns } from '../../../db/queries/runs.js';
 import { latestUpsEventId, listUpsEvents } from '../../../db/queries/ups-events.js';
-import { decodeCursor, encodeCursor, PageQuery, pageOf, pageSchema } from '../../cursor.js';
+import { decodeCursor, encodeCursor, PageQuery, pageOf } from '../../cursor.js';
 import { adminOperation } from './admin-operation.js';
 import type { AdminDeps } from './deps.js';
-import { AuditEntrySchema, OrderSchema, RunDetailSchema, RunSchema, UpsEventSchema } from './schemas.js';
 
 const Time = z.iso.datetime({ offset: true }).describe('ISO 8601, e.g. 2026-11-24T08:00:00Z');
 
@@ -29,10 +36,6 @@ const EventsQuery = z.strictObject({
     .max(200)
     .optional()
     .describe('Follow: only events newer than this `head` cursor, oldest first'),
-});
-
-const EventsPage = pageSchema(UpsEventSchema).extend({
-  head: z.string().describe('Pass as `after` to get only newer events (for following)'),
 });
 
 const RunsQuery = z.strictObject({
@@ -71,7 +74,7 @@ export function historyOperations(deps: AdminDeps) {
         description:
           "Newest first, filtered by UPS, host, event type and time. To follow, keep passing the answer's `head` as `after`: those answers list only newer events, oldest first.",
         query: EventsQuery,
-        responses: { 200: { description: 'A page of events', schema: EventsPage } },
+        responses: { 200: { description: 'A page of events', schema: EventsPageSchema } },
       },
       async (c, { query }) => {
         const filter = {

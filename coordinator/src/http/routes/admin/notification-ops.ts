@@ -1,5 +1,11 @@
 /** Notification channels: where messages go (WeChat Work, Slack, Discord, Telegram, ntfy, webhook) and which. */
 import { z } from 'zod';
+import {
+  ChannelRemovedSchema,
+  ChannelTestSchema,
+  ChannelViewSchema,
+  ListOf,
+} from '../../../../../shared/src/admin-api.js';
 import { NotFoundError, ProtocolError } from '../../../../../shared/src/errors.js';
 import { deleteChannel, findChannel, listChannels } from '../../../db/queries/notifications.js';
 import { ChannelInputSchema, ChannelPatchSchema, splitChannelInput } from '../../../notify/channels.js';
@@ -13,24 +19,6 @@ import type { AdminDeps } from './deps.js';
 const ChannelName = z.strictObject({
   name: z.string().min(1).max(63).describe('The channel name'),
 });
-
-const ChannelViewSchema = z
-  .looseObject({
-    name: z.string(),
-    type: z.string(),
-    events: z.array(z.string()),
-    ups: z.array(z.string()),
-    hosts: z.array(z.string()),
-    enabled: z.boolean(),
-    health: z.object({
-      failing: z.boolean(),
-      consecutiveFailures: z.number().int(),
-      lastError: z.string().nullable(),
-      lastFailureAt: z.string().nullable(),
-      lastSuccessAt: z.string().nullable(),
-    }),
-  })
-  .describe('A channel with its secrets masked (robot keys, bot tokens, HMAC secrets)');
 
 function checkKinds(events: readonly string[] | undefined): void {
   const unknown = (events ?? []).filter((kind) => !(NOTIFICATION_KINDS as readonly string[]).includes(kind));
@@ -55,7 +43,7 @@ export function notificationOperations(deps: AdminDeps & { notifier: Pick<Notifi
         access: 'read',
         summary: 'Notification channels, their routing and delivery health',
         responses: {
-          200: { description: 'Every channel', schema: z.object({ items: z.array(ChannelViewSchema) }) },
+          200: { description: 'Every channel', schema: ListOf(ChannelViewSchema) },
         },
       },
       async (c) => c.json({ items: (await listChannels(db)).map(maskChannel) }),
@@ -127,7 +115,7 @@ export function notificationOperations(deps: AdminDeps & { notifier: Pick<Notifi
         summary: 'Remove a channel and its undelivered messages',
         params: ChannelName,
         responses: {
-          200: { description: 'Removed', schema: z.object({ removed: z.string() }) },
+          200: { description: 'Removed', schema: ChannelRemovedSchema },
           404: { description: 'No such channel' },
         },
       },
@@ -149,11 +137,7 @@ export function notificationOperations(deps: AdminDeps & { notifier: Pick<Notifi
         responses: {
           200: {
             description: 'What the chat service answered',
-            schema: z.object({
-              ok: z.boolean(),
-              status: z.number().int().optional(),
-              error: z.string().optional(),
-            }),
+            schema: ChannelTestSchema,
           },
           404: { description: 'No such channel' },
         },

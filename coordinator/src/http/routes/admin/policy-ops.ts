@@ -1,8 +1,16 @@
 /** The fleet policy: show, validate, apply, plan; drills and manual stages. */
 import { z } from 'zod';
+import {
+  DrillStartedSchema,
+  PlanResultSchema,
+  PolicyAppliedSchema,
+  PolicyRecordSchema,
+  StageFiredSchema,
+  ValidationSchema,
+} from '../../../../../shared/src/admin-api.js';
 import { NotFoundError } from '../../../../../shared/src/errors.js';
-import { formatPlan } from '../../../cli/plan-format.js';
 import { parsePlanOptions, parseScenario, simulatePlan } from '../../../core/plan.js';
+import { formatPlan } from '../../../core/plan-format.js';
 import { PolicyError, parsePolicy } from '../../../core/policy.js';
 import { listAgents } from '../../../db/queries/agents.js';
 import { latestPolicy } from '../../../db/queries/policies.js';
@@ -10,7 +18,6 @@ import { findRunByNumber } from '../../../db/queries/runs.js';
 import { listUpsStates } from '../../../db/queries/ups-events.js';
 import { adminOperation } from './admin-operation.js';
 import type { AdminDeps } from './deps.js';
-import { PlanResultSchema, PolicyRecordSchema, ValidationSchema } from './schemas.js';
 
 const PolicyDocument = z
   .unknown()
@@ -82,11 +89,7 @@ export function policyOperations(deps: AdminDeps) {
         responses: {
           200: {
             description: 'Applied',
-            schema: z.object({
-              applied: z.literal(true),
-              stages: z.array(z.string()),
-              warnings: z.array(z.string()),
-            }),
+            schema: PolicyAppliedSchema,
           },
           422: { description: 'Invalid policy: every error is listed in `errors`' },
         },
@@ -154,7 +157,7 @@ export function policyOperations(deps: AdminDeps) {
         responses: {
           202: {
             description: 'Started',
-            schema: z.object({ runId: z.uuid().optional(), number: z.number().int() }),
+            schema: DrillStartedSchema,
           },
           409: { description: 'A run is in progress, or no policy is applied' },
         },
@@ -177,7 +180,7 @@ export function policyOperations(deps: AdminDeps) {
         description: 'Starts a run if none is active. Refused during a drill or a restore.',
         params: z.strictObject({ name: z.string().min(1).max(100).describe('The stage') }),
         responses: {
-          202: { description: 'Fired', schema: z.object({ fired: z.string() }) },
+          202: { description: 'Fired', schema: StageFiredSchema },
           409: { description: 'No such stage, or a drill/restore is in progress' },
         },
       },

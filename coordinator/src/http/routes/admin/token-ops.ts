@@ -1,12 +1,18 @@
 /** API tokens: named, scoped, optionally expiring; the secret is shown once and only its hash kept. */
 import { z } from 'zod';
+import {
+  ListOf,
+  PositiveDuration,
+  TokenCreatedSchema,
+  TokenRevokedSchema,
+  TokenSchema,
+} from '../../../../../shared/src/admin-api.js';
 import { parseDuration } from '../../../../../shared/src/duration.js';
 import { ConflictError, NotFoundError } from '../../../../../shared/src/errors.js';
 import { createApiToken, listApiTokens, revokeApiToken, SCOPES } from '../../../db/queries/api-tokens.js';
 import { generateSecret, hashSecret } from '../../../secrets.js';
 import { adminOperation } from './admin-operation.js';
 import type { AdminDeps } from './deps.js';
-import { ListOf, PositiveDuration, TokenSchema } from './schemas.js';
 
 const TokenName = z
   .string()
@@ -55,7 +61,7 @@ export function tokenOperations(deps: AdminDeps) {
         responses: {
           201: {
             description: 'The token; `token` is shown this once',
-            schema: TokenSchema.extend({ token: z.string() }),
+            schema: TokenCreatedSchema,
           },
           409: { description: 'A token with this name exists (names are never reused)' },
         },
@@ -89,7 +95,7 @@ export function tokenOperations(deps: AdminDeps) {
         description: 'Refused for the last usable admin token, so that nobody is locked out.',
         params: z.strictObject({ name: z.string().min(1).max(63) }),
         responses: {
-          200: { description: 'Revoked', schema: z.object({ revoked: z.string() }) },
+          200: { description: 'Revoked', schema: TokenRevokedSchema },
           404: { description: 'No usable token with this name' },
           409: { description: 'It is the last admin token' },
         },

@@ -1,25 +1,31 @@
 /** `upsfleet events [--follow]`, `upsfleet runs [RUN]`, `upsfleet audit`. */
-import { type CliContext, type Item, pause, str, timelineLine } from './cli-context.js';
-import { formatTable } from './table.js';
+import type { z } from 'zod';
+import {
+  AuditEntrySchema,
+  EventsPageSchema,
+  pageSchema,
+  RunDetailSchema,
+  RunSchema,
+  type UpsEventSchema,
+} from '../../shared/src/admin-api.js';
+import { formatTable } from '../../shared/src/text-table.js';
+import { type CliContext, pause, str, timelineLine } from './cli-context.js';
 
-type Page = { items: Item[]; next: string | null; head?: string };
+const time = (iso: string | null) => (iso === null ? '-' : iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z'));
 
-const time = (iso: unknown) =>
-  typeof iso === 'string' ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-';
-
-function eventLine(e: Item): string[] {
-  const vars = (e.vars ?? {}) as Record<string, string>;
+function eventLine(e: z.output<typeof UpsEventSchema>): string[] {
+  const vars = e.vars;
   const battery = [
     vars['battery.charge'] === undefined ? undefined : `${vars['battery.charge']}%`,
     vars['battery.runtime'] === undefined ? undefined : `${vars['battery.runtime']}s`,
   ].filter(Boolean);
   return [
     time(e.observedAt),
-    str(e.ups),
-    (e.events as string[]).join(',') || '-',
-    Array.isArray(e.status) ? e.status.join(' ') : 'unknown',
+    e.ups,
+    e.events.join(',') || '-',
+    e.status === null ? 'unknown' : e.status.join(' '),
     battery.join(' ') || '-',
-    `${str(e.host)}#${str(e.seq)}${e.dead ? ' DEAD' : ''}${Number(e.dropped) > 0 ? ` (${str(e.dropped)} dropped)` : ''}`,
+    `${e.host}#${e.seq}${e.dead ? ' DEAD' : ''}${e.dropped > 0 ? ` (${e.dropped} dropped)` : ''}`,
   ];
 }
 const EVENT_HEADERS = ['OBSERVED', 'UPS', 'EVENTS', 'STATUS', 'BATTERY', 'FROM'];
@@ -45,7 +51,7 @@ export async function eventsCommand(ctx: CliContext, flags: EventsFlags): Promis
     limit: flags.limit ?? (flags.follow ? '20' : undefined),
   }))
     if (value !== undefined) query.set(key, value);
-  const page = await ctx.client.get<Page>(`/api/v1/events?${query}`);
+  const page = await ctx.client.get(`/api/v1/events?${query}`, EventsPageSchema);
   if (!flags.follow) {
     ctx.out(page, () =>
       page.items.length === 0
@@ -56,32 +62,30 @@ export async function eventsCommand(ctx: CliContext, flags: EventsFlags): Promis
     return 0;
   }
   // Following: the latest page oldest first, then only what is newer than the head.
-  const print = (items: Item[]) => {
+  const print = (items: readonly z.output<typeof UpsEventSchema>[]) => {
     for (const item of items)
       ctx.write(ctx.json ? `${JSON.stringify(item)}\n` : `${eventLine(item).join('  ')}\n`);
   };
   if (!ctx.json) ctx.write(`${EVENT_HEADERS.join('  ')}\n`);
   print([...page.items].reverse());
-  let head = page.head as string;
+  let head = page.head;
   query.delete('limit');
   for (;;) {
     if (await pause(ctx, flags.pollMs ?? 1_000)) return 0;
     query.set('after', head);
-    const newer = await ctx.client.get<Page>(`/api/v1/events?${query}`);
+    const newer = await ctx.client.get(`/api/v1/events?${query}`, EventsPageSchema);
     print(newer.items);
-    head = newer.head ?? head;
+    head = newer.head;
   }
 }
 
 export async function runsCommand(ctx: CliContext, id: string | undefined, limit?: string): Promise<number> {
   if (id !== undefined) {
-    const run = await ctx.client.get<Item & { orders: Item[]; timeline: Item[] }>(
-      `/api/v1/runs/${encodeURIComponent(id)}`,
-    );
+    const run = await ctx.client.get(`/api/v1/runs/${encodeURIComponent(id)}`, RunDetailSchema);
     ctx.out(run, () =>
       [
-        `${run.kind === 'drill' ? 'Drill' : 'Run'} ${str(run.number)} (${str(run.id)}): ${str(run.reason)}`,
-        `  ${str(run.state)}${run.state === 'active' ? ` (${str(run.phase)})` : ''}, started ${time(run.startedAt)}${run.endedAt ? `, ended ${time(run.endedAt)}: ${str(run.endReason)}` : ''}`,
+        `${run.kind === 'drill' ? 'Drill' : 'Run'} ${str(run.number)} (${run.id}): ${str(run.reason)}`,
+        `  ${run.state}${run.state === 'active' ? ` (${run.phase})` : ''}, started ${time(run.startedAt)}${run.endedAt === null ? '' : `, ended ${time(run.endedAt)}: ${str(run.endReason)}`}`,
         '',
         'Timeline:',
         ...run.timeline.map((event) => `  ${timelineLine(event, time)}`),
@@ -91,9 +95,9 @@ export async function runsCommand(ctx: CliContext, id: string | undefined, limit
           : formatTable(
               ['STAGE', 'HOST', 'KIND', 'ACK', 'OUTCOME', 'EXIT', 'ERROR'],
               run.orders.map((o) => [
-                str(o.stage),
-                str(o.host),
-                str(o.kind),
+                o.stage,
+                o.host,
+                o.kind,
                 str(o.ackStatus),
                 str(o.outcome),
                 str(o.exitCode),
@@ -104,7 +108,10 @@ export async function runsCommand(ctx: CliContext, id: string | undefined, limit
     );
     return 0;
   }
-  const page = await ctx.client.get<Page>(`/api/v1/runs${limit === undefined ? '' : `?limit=${limit}`}`);
+  const page = await ctx.client.get(
+    `/api/v1/runs${limit === undefined ? '' : `?limit=${limit}`}`,
+    pageSchema(RunSchema),
+  );
   ctx.out(page, () =>
     page.items.length === 0
       ? 'No runs yet.'
@@ -112,11 +119,11 @@ export async function runsCommand(ctx: CliContext, id: string | undefined, limit
           ['RUN', 'KIND', 'STATE', 'STARTED', 'REASON', 'STAGES FIRED', 'END'],
           page.items.map((r) => [
             str(r.number),
-            str(r.kind),
-            r.state === 'active' ? `active (${str(r.phase)})` : str(r.state),
+            r.kind,
+            r.state === 'active' ? `active (${r.phase})` : r.state,
             time(r.startedAt),
             str(r.reason),
-            (r.firedStages as string[]).join(',') || '-',
+            r.firedStages.join(',') || '-',
             str(r.endReason),
           ]),
         ),
@@ -131,18 +138,11 @@ export async function auditCommand(
   const query = new URLSearchParams();
   if (flags.actor !== undefined) query.set('actor', flags.actor);
   if (flags.limit !== undefined) query.set('limit', flags.limit);
-  const page = await ctx.client.get<Page>(`/api/v1/audit?${query}`);
+  const page = await ctx.client.get(`/api/v1/audit?${query}`, pageSchema(AuditEntrySchema));
   ctx.out(page, () =>
     formatTable(
       ['WHEN', 'WHO', 'WHAT', 'TARGET', 'STATUS', 'FROM'],
-      page.items.map((e) => [
-        time(e.at),
-        str(e.actor),
-        str(e.action),
-        str(e.target),
-        str(e.status),
-        str(e.remote),
-      ]),
+      page.items.map((e) => [time(e.at), e.actor, e.action, str(e.target), String(e.status), str(e.remote)]),
     ),
   );
   return 0;

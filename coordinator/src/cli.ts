@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { createConsoleLogger } from '../../../shared/src/logger.js';
-import { ConfigError, loadConfig } from '../config.js';
-import { startCoordinator } from '../main.js';
+import { createConsoleLogger } from '../../shared/src/logger.js';
+import { ConfigError, loadConfig } from './config.js';
+import { startCoordinator } from './main.js';
 
 export const COORDINATOR_USAGE = `Usage: upsfleet coordinator [options]
 

@@ -1,7 +1,9 @@
 /**
- * A thin client of the admin API. Failures are typed so that the CLI can say what happened and
+ * A thin client of the admin API. Every answer is parsed with the schema the coordinator documents
+ * it with (shared/src/admin-api.ts). Failures are typed so that the CLI can say what happened and
  * exit with a code that means something (exit-codes.ts).
  */
+import { z } from 'zod';
 
 export interface AdminClientOptions {
   readonly url: string;
@@ -12,6 +14,11 @@ export interface AdminClientOptions {
 /** The coordinator could not be reached at all. */
 export class UnreachableError extends Error {
   override readonly name = 'UnreachableError';
+}
+
+/** The coordinator answered with something that is not what its API documents (another version?). */
+export class UnexpectedResponseError extends Error {
+  override readonly name = 'UnexpectedResponseError';
 }
 
 /** The coordinator answered with an error (a problem document). */
@@ -27,16 +34,20 @@ export class ApiError extends Error {
   }
 }
 
+/** The parts of an RFC 9457 problem document the CLI shows. */
+const ProblemSchema = z.looseObject({
+  detail: z.string().optional().catch(undefined),
+  errors: z.array(z.string()).optional().catch(undefined),
+});
+
 function problemOf(text: string): { detail: string | undefined; errors: string[] } {
   try {
-    const problem = JSON.parse(text) as { detail?: unknown; errors?: unknown };
-    return {
-      detail: typeof problem.detail === 'string' ? problem.detail : undefined,
-      errors: Array.isArray(problem.errors) ? problem.errors.map(String) : [],
-    };
+    const problem = ProblemSchema.safeParse(JSON.parse(text));
+    if (problem.success) return { detail: problem.data.detail, errors: problem.data.errors ?? [] };
   } catch {
-    return { detail: undefined, errors: [] };
+    // not JSON: the caller shows the text
   }
+  return { detail: undefined, errors: [] };
 }
 
 const HINT: Record<number, string> = {
@@ -47,7 +58,12 @@ const HINT: Record<number, string> = {
 export function createAdminClient(options: AdminClientOptions) {
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const base = options.url.replace(/\/+$/, '');
-  async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async function request<S extends z.ZodType>(
+    method: string,
+    path: string,
+    schema: S,
+    body?: unknown,
+  ): Promise<z.output<S>> {
     const url = `${base}${path}`;
     let response: Response;
     try {
@@ -73,14 +89,28 @@ export function createAdminClient(options: AdminClientOptions) {
       const message = `${method} ${path}: ${response.status} ${detail ?? (text.slice(0, 200) || response.statusText)}${HINT[response.status] ?? ''}`;
       throw new ApiError(message, response.status, errors);
     }
-    return JSON.parse(text) as T;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new UnexpectedResponseError(`${method} ${path}: the answer is not JSON: ${text.slice(0, 200)}`);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+      throw new UnexpectedResponseError(
+        `${method} ${path}: the answer is not what this CLI expects (is the coordinator another version?): ${issues.slice(0, 5).join('; ')}`,
+      );
+    }
+    return parsed.data;
   }
   return {
     base,
-    get: <T>(path: string) => request<T>('GET', path),
-    post: <T>(path: string, body: unknown) => request<T>('POST', path, body),
-    put: <T>(path: string, body: unknown) => request<T>('PUT', path, body),
-    delete: <T>(path: string) => request<T>('DELETE', path),
+    get: <S extends z.ZodType>(path: string, schema: S) => request('GET', path, schema),
+    post: <S extends z.ZodType>(path: string, schema: S, body: unknown) =>
+      request('POST', path, schema, body),
+    put: <S extends z.ZodType>(path: string, schema: S, body: unknown) => request('PUT', path, schema, body),
+    delete: <S extends z.ZodType>(path: string, schema: S) => request('DELETE', path, schema),
   };
 }
 export type AdminClient = ReturnType<typeof createAdminClient>;

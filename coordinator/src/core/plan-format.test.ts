@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseScenario, simulatePlan } from '../core/plan.js';
-import { parsePolicy } from '../core/policy.js';
+import { parseScenario, simulatePlan } from './plan.js';
 import { formatOffset, formatPlan, planTimeline } from './plan-format.js';
+import { parsePolicy } from './policy.js';
 
 const policy = parsePolicy({
   ups: [

@@ -1,6 +1,7 @@
 /** `upsfleet tokens [create NAME --scopes … [--expires 90d] | revoke NAME]`. */
-import { type CliContext, type Item, list, str } from './cli-context.js';
-import { ago, formatTable } from './table.js';
+import { ListOf, TokenCreatedSchema, TokenRevokedSchema, TokenSchema } from '../../shared/src/admin-api.js';
+import { formatTable } from '../../shared/src/text-table.js';
+import { ago, type CliContext, list, str } from './cli-context.js';
 import { UsageError } from './usage-error.js';
 
 const TOKENS_USAGE =
@@ -13,19 +14,19 @@ export async function tokensCommand(
   flags: { scopes?: string | undefined; expires?: string | undefined },
 ): Promise<number> {
   if (sub === undefined || sub === 'list') {
-    const { items } = await ctx.client.get<{ items: Item[] }>('/api/v1/tokens');
+    const { items } = await ctx.client.get('/api/v1/tokens', ListOf(TokenSchema));
     ctx.out(items, () =>
       formatTable(
         ['NAME', 'SCOPES', 'CREATED BY', 'EXPIRES', 'LAST USED', 'STATE'],
         items.map((t) => [
-          str(t.name),
-          (t.scopes as string[]).join(','),
+          t.name,
+          t.scopes.join(','),
           str(t.createdBy),
           str(t.expiresAt),
-          ago(t.lastUsedAt as string | null, ctx.now),
-          t.revokedAt
+          ago(t.lastUsedAt, ctx.now),
+          t.revokedAt !== null
             ? 'revoked'
-            : t.expiresAt && Date.parse(String(t.expiresAt)) <= ctx.now
+            : t.expiresAt !== null && Date.parse(t.expiresAt) <= ctx.now
               ? 'expired'
               : 'active',
         ]),
@@ -37,7 +38,7 @@ export async function tokensCommand(
     const scopes = list(flags.scopes);
     if (scopes === undefined || scopes.length === 0)
       throw new UsageError(`${TOKENS_USAGE}\n  --scopes is required`);
-    const created = await ctx.client.post<Item>('/api/v1/tokens', {
+    const created = await ctx.client.post('/api/v1/tokens', TokenCreatedSchema, {
       name,
       scopes,
       ...(flags.expires === undefined ? {} : { expiresIn: flags.expires }),
@@ -45,12 +46,12 @@ export async function tokensCommand(
     ctx.out(
       created,
       () =>
-        `Token "${name}" (${scopes.join(', ')}${created.expiresAt ? `, expires ${str(created.expiresAt)}` : ''}). It is shown this once:\n\n  ${str(created.token)}\n`,
+        `Token "${name}" (${scopes.join(', ')}${created.expiresAt === null ? '' : `, expires ${created.expiresAt}`}). It is shown this once:\n\n  ${created.token}\n`,
     );
     return 0;
   }
   if (sub === 'revoke' && name !== undefined) {
-    const revoked = await ctx.client.delete<Item>(`/api/v1/tokens/${encodeURIComponent(name)}`);
+    const revoked = await ctx.client.delete(`/api/v1/tokens/${encodeURIComponent(name)}`, TokenRevokedSchema);
     ctx.out(revoked, () => `Token "${name}" revoked: it is refused from now on.`);
     return 0;
   }

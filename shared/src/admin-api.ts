@@ -1,7 +1,10 @@
-/** The admin API's response shapes, as JSON (timestamps are ISO 8601 strings). Documented in OpenAPI. */
+/**
+ * The admin API's response shapes, as JSON (timestamps are ISO 8601 strings). The coordinator
+ * documents its routes with them (OpenAPI) and the CLI parses every answer with them.
+ */
 import { z } from 'zod';
-import { parseDuration } from '../../../../../shared/src/duration.js';
-import { NameSchema } from '../../../../../shared/src/protocol.js';
+import { parseDuration } from './duration.js';
+import { NameSchema } from './protocol.js';
 
 const Timestamp = z.iso.datetime({ offset: true });
 const Nullable = <T extends z.ZodType>(schema: T) => schema.nullable();
@@ -137,7 +140,6 @@ export const AuditEntrySchema = z.object({
 });
 
 export const PolicyRecordSchema = z.object({
-  id: z.number().int(),
   document: z.unknown().describe('The policy as applied'),
   appliedAt: Timestamp,
   appliedBy: z.string(),
@@ -182,3 +184,57 @@ export const StatusSchema = z.object({
 });
 
 export const ListOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item) });
+
+/** A page of items; `next` is null on the last page. */
+export function pageSchema<T extends z.ZodType>(item: T) {
+  return z.object({
+    items: z.array(item),
+    next: z.string().nullable().describe('Cursor of the next page; null on the last page'),
+  });
+}
+
+export const EventsPageSchema = pageSchema(UpsEventSchema).extend({
+  head: z.string().describe('Pass as `after` to get only newer events (for following)'),
+});
+
+export const HostRevokedSchema = z.object({ revoked: z.string(), agentId: z.uuid() });
+
+export const PolicyAppliedSchema = z.object({
+  applied: z.literal(true),
+  stages: z.array(z.string()),
+  warnings: z.array(z.string()),
+});
+
+export const DrillStartedSchema = z.object({ runId: z.uuid().optional(), number: z.number().int() });
+
+export const StageFiredSchema = z.object({ fired: z.string() });
+
+export const TokenCreatedSchema = TokenSchema.extend({ token: z.string() });
+
+export const TokenRevokedSchema = z.object({ revoked: z.string() });
+
+export const ChannelViewSchema = z
+  .looseObject({
+    name: z.string(),
+    type: z.string(),
+    events: z.array(z.string()),
+    ups: z.array(z.string()),
+    hosts: z.array(z.string()),
+    enabled: z.boolean(),
+    health: z.object({
+      failing: z.boolean(),
+      consecutiveFailures: z.number().int(),
+      lastError: z.string().nullable(),
+      lastFailureAt: z.string().nullable(),
+      lastSuccessAt: z.string().nullable(),
+    }),
+  })
+  .describe('A channel with its secrets masked (robot keys, bot tokens, HMAC secrets)');
+
+export const ChannelRemovedSchema = z.object({ removed: z.string() });
+
+export const ChannelTestSchema = z.object({
+  ok: z.boolean(),
+  status: z.number().int().optional(),
+  error: z.string().optional(),
+});

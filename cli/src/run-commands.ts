@@ -1,11 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import type { createAdminClient } from './admin-client.js';
+import {
+  DrillStartedSchema,
+  PlanResultSchema,
+  RunDetailSchema,
+  ValidationSchema,
+} from '../../shared/src/admin-api.js';
+import type { AdminClient } from './admin-client.js';
 import { timelineLine } from './cli-context.js';
 import { UsageError } from './usage-error.js';
 
-type Client = ReturnType<typeof createAdminClient>;
-type Item = Record<string, unknown>;
+type Client = AdminClient;
 type Out = (data: unknown, human: () => string) => void;
 
 async function readDocument(path: string): Promise<unknown> {
@@ -21,10 +26,7 @@ export async function policyCommand(
   out: Out,
 ): Promise<number> {
   if (sub === 'validate' && arg !== undefined) {
-    const result = await client.post<{ valid: boolean; errors: string[]; warnings: string[] }>(
-      '/api/v1/policy/validate',
-      await readDocument(arg),
-    );
+    const result = await client.post('/api/v1/policy/validate', ValidationSchema, await readDocument(arg));
     out(result, () =>
       [
         result.valid ? `${arg}: valid` : `${arg}: invalid`,
@@ -42,7 +44,7 @@ export async function policyCommand(
         ? {}
         : { options: { unresponsive: flags.unresponsive.split(',') } }),
     };
-    const result = await client.post<Item & { text: string }>('/api/v1/policy/plan', body);
+    const result = await client.post('/api/v1/policy/plan', PlanResultSchema, body);
     out(result, () => result.text);
     return 0;
   }
@@ -52,7 +54,7 @@ export async function policyCommand(
 }
 
 /** The time of day: a drill lasts seconds. */
-const timeOfDay = (iso: unknown) => new Date(String(iso)).toISOString().slice(11, 19);
+const timeOfDay = (iso: string) => new Date(iso).toISOString().slice(11, 19);
 
 /** `upsfleet drill`: starts a fleet-wide drill and prints its timeline as it happens, until it ends. */
 export async function drillCommand(
@@ -60,12 +62,12 @@ export async function drillCommand(
   options: { follow: boolean; json: boolean; pollMs?: number; write?: (text: string) => void },
 ): Promise<number> {
   const write = options.write ?? ((text: string) => process.stdout.write(text));
-  const started = await client.post<{ runId: string; number: number }>('/api/v1/drills', {});
+  const started = await client.post('/api/v1/drills', DrillStartedSchema, {});
   if (!options.follow) {
     write(
       options.json
         ? `${JSON.stringify(started)}\n`
-        : `Drill ${started.number} started (run ${started.runId}).\n`,
+        : `Drill ${started.number} started (run ${started.runId ?? started.number}).\n`,
     );
     return 0;
   }
@@ -75,29 +77,23 @@ export async function drillCommand(
     );
   let shown = 0;
   for (;;) {
-    const run = await client.get<Item & { timeline: Item[]; orders: Item[] }>(
-      `/api/v1/runs/${started.runId}`,
-    );
+    const run = await client.get(`/api/v1/runs/${started.runId ?? started.number}`, RunDetailSchema);
     for (const event of run.timeline.slice(shown))
       write(options.json ? `${JSON.stringify(event)}\n` : `${timelineLine(event, timeOfDay)}\n`);
     shown = run.timeline.length;
     if (run.state === 'ended') {
       if (!options.json) {
-        write(`\nDrill ${String(run.endReason)}. Per host:\n`);
+        write(`\nDrill ${run.endReason ?? 'ended'}. Per host:\n`);
         for (const order of run.orders) {
           const detail = order.error ?? order.output ?? order.ackReason ?? '';
           // Drill output has one line per check: keep them under their host.
-          const lines = String(detail)
-            .split('\n')
-            .join(`\n${' '.repeat(30)}`);
+          const lines = detail.split('\n').join(`\n${' '.repeat(30)}`);
           write(
-            `  ${String(order.host).padEnd(16)} ${String(order.outcome ?? order.ackStatus ?? 'no answer').padEnd(10)} ${lines}\n`,
+            `  ${order.host.padEnd(16)} ${(order.outcome ?? order.ackStatus ?? 'no answer').padEnd(10)} ${lines}\n`,
           );
         }
       }
-      const failed =
-        run.orders.some((order) => order.error !== null && order.error !== undefined) ||
-        run.endReason !== 'drill-complete';
+      const failed = run.orders.some((order) => order.error !== null) || run.endReason !== 'drill-complete';
       return failed ? 1 : 0;
     }
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1_000));

@@ -1,13 +1,25 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import {
+  EnrollmentSchema,
+  HostRevokedSchema,
+  HostSchema,
+  ListOf,
+  PolicyAppliedSchema,
+  PolicyRecordSchema,
+  StageFiredSchema,
+  StatusSchema,
+  type UpsStateSchema,
+} from '../../shared/src/admin-api.js';
+import { formatTable } from '../../shared/src/text-table.js';
 import { tokensCommand } from './access-commands.js';
 import { createAdminClient } from './admin-client.js';
-import { type CliContext, type Item, str } from './cli-context.js';
+import { ago, type CliContext, str } from './cli-context.js';
 import { auditCommand, eventsCommand, runsCommand } from './history-commands.js';
 import { notifyCommand } from './notify-commands.js';
 import { drillCommand, policyCommand } from './run-commands.js';
-import { ago, formatTable } from './table.js';
 import { UsageError } from './usage-error.js';
 
 export const ADMIN_USAGE = `Admin commands (against a running coordinator):
@@ -54,43 +66,40 @@ export const ADMIN_COMMANDS = new Set([
 /** A watcher sends a snapshot at least every minute: two missed ones make the row stale. */
 const STALE_AFTER_MS = 150_000;
 
-function upsTable(items: readonly Item[], now: number): string {
+function upsTable(items: readonly z.output<typeof UpsStateSchema>[], now: number): string {
   if (items.length === 0) return 'No UPS has reported yet.';
   return formatTable(
     ['UPS', 'POWER', 'STATUS', 'CHARGE', 'RUNTIME', 'LOAD', 'LAST EVENT', 'SEEN'],
     items.map((u) => {
-      const vars = (u.vars ?? {}) as Record<string, string>;
-      const age = now - Date.parse(String(u.observedAt));
-      const power = `${str(u.power)}${u.dead ? ' (DEAD: silent while on battery)' : ''}`;
+      const vars = u.vars;
+      const age = now - Date.parse(u.observedAt);
+      const power = `${u.power}${u.dead ? ' (DEAD: silent while on battery)' : ''}`;
       return [
-        str(u.ups),
+        u.ups,
         age > STALE_AFTER_MS ? `${power} (STALE)` : power,
-        Array.isArray(u.status) ? u.status.join(' ') : 'unknown',
+        u.status === null ? 'unknown' : u.status.join(' '),
         vars['battery.charge'] === undefined ? '-' : `${vars['battery.charge']}%`,
         vars['battery.runtime'] === undefined ? '-' : `${vars['battery.runtime']}s`,
         vars['ups.load'] === undefined ? '-' : `${vars['ups.load']}%`,
-        Array.isArray(u.lastEvents) && u.lastEvents.length > 0 ? u.lastEvents.join(',') : '-',
-        ago(u.observedAt as string, now),
+        u.lastEvents.length > 0 ? u.lastEvents.join(',') : '-',
+        ago(u.observedAt, now),
       ];
     }),
   );
 }
 
-function statusText(status: Item, now: number): string {
-  const hosts = status.hosts as { enrolled: number; connected: number };
-  const run = status.run as Item | null;
-  const policy = status.policy as { applied: boolean; stages: string[] };
-  const channels = status.notifications as Item[];
+function statusText(status: z.output<typeof StatusSchema>, now: number): string {
+  const { hosts, run, policy, notifications: channels } = status;
   const failing = channels.filter((c) => c.failing);
   return [
-    upsTable(status.ups as Item[], now),
+    upsTable(status.ups, now),
     '',
     `Hosts: ${hosts.connected} of ${hosts.enrolled} enrolled connected`,
     `Policy: ${policy.applied ? `stages ${policy.stages.join(' → ') || '(none)'}` : 'none applied'}`,
     run === null
       ? 'Run: none'
-      : `Run: ${run.kind === 'drill' ? 'drill' : 'outage'} ${str(run.number)} (${str(run.phase)}) since ${str(run.startedAt)}: ${str(run.reason)}; stages fired: ${(run.firedStages as string[]).join(', ') || 'none'}`,
-    `Notifications: ${channels.length} channel(s)${failing.length === 0 ? '' : `, FAILING: ${failing.map((c) => `${str(c.name)} (${str(c.lastError)})`).join('; ')}`}`,
+      : `Run: ${run.kind} ${run.number} (${run.phase}) since ${run.startedAt}: ${run.reason}; stages fired: ${run.firedStages.join(', ') || 'none'}`,
+    `Notifications: ${channels.length} channel(s)${failing.length === 0 ? '' : `, FAILING: ${failing.map((c) => `${c.name} (${str(c.lastError)})`).join('; ')}`}`,
   ].join('\n');
 }
 
@@ -152,21 +161,25 @@ export async function adminCommand(
     case 'enrollments': {
       if (sub !== 'create' || arg === undefined)
         throw new UsageError('usage: upsfleet enrollments create NAME');
-      const created = await client.post<Item>('/api/v1/enrollments', {
+      const created = await client.post('/api/v1/enrollments', EnrollmentSchema, {
         name: arg,
         ...(values.ttl ? { ttl: values.ttl } : {}),
       });
       out(
         created,
         () =>
-          `Enrollment token for "${arg}" (single use, expires ${str(created.expiresAt)}):\n\n  ${str(created.token)}\n\nOn the host: upsfleet enroll --coordinator ${client.base} --token <token> --name ${arg}`,
+          `Enrollment token for "${arg}" (single use, expires ${created.expiresAt}):\n\n  ${created.token}\n\nOn the host: upsfleet enroll --coordinator ${client.base} --token <token> --name ${arg}`,
       );
       return 0;
     }
     case 'hosts': {
       if (sub === 'revoke') {
         if (arg === undefined) throw new UsageError('usage: upsfleet hosts revoke NAME');
-        const revoked = await client.post<Item>(`/api/v1/hosts/${encodeURIComponent(arg)}/revoke`, {});
+        const revoked = await client.post(
+          `/api/v1/hosts/${encodeURIComponent(arg)}/revoke`,
+          HostRevokedSchema,
+          {},
+        );
         out(
           revoked,
           () => `Agent ${arg} revoked: its connection is closed and its key is refused from now on.`,
@@ -174,23 +187,17 @@ export async function adminCommand(
         return 0;
       }
       if (sub !== undefined) throw new UsageError('usage: upsfleet hosts [revoke NAME]');
-      const { items } = await client.get<{ items: Item[] }>('/api/v1/hosts');
+      const { items } = await client.get('/api/v1/hosts', ListOf(HostSchema));
       out(items, () =>
         formatTable(
           ['NAME', 'STATUS', 'CONNECTED', 'LAST SEEN', 'ID'],
-          items.map((h) => [
-            str(h.name),
-            str(h.status),
-            h.connected ? 'yes' : 'no',
-            ago(h.lastSeenAt as string | null, now),
-            str(h.id),
-          ]),
+          items.map((h) => [h.name, h.status, h.connected ? 'yes' : 'no', ago(h.lastSeenAt, now), h.id]),
         ),
       );
       return 0;
     }
     case 'status': {
-      const status = await client.get<Item>('/api/v1/status');
+      const status = await client.get('/api/v1/status', StatusSchema);
       out(status, () => statusText(status, now));
       return 0;
     }
@@ -213,13 +220,13 @@ export async function adminCommand(
       return notifyCommand(ctx, sub, arg);
     case 'policy': {
       if (sub === 'show') {
-        const policy = await client.get<Item>('/api/v1/policy');
+        const policy = await client.get('/api/v1/policy', PolicyRecordSchema);
         out(policy, () => JSON.stringify(policy.document, null, 2));
         return 0;
       }
       if (sub === 'apply' && arg !== undefined) {
         const document: unknown = parseYaml(await readFile(arg, 'utf8'));
-        const result = await client.put<Item & { warnings: string[] }>('/api/v1/policy', document);
+        const result = await client.put('/api/v1/policy', PolicyAppliedSchema, document);
         out(result, () =>
           [`Policy applied from ${arg}.`, ...result.warnings.map((w) => `  warning: ${w}`)].join('\n'),
         );
@@ -235,7 +242,11 @@ export async function adminCommand(
       });
     case 'stages': {
       if (sub !== 'fire' || arg === undefined) throw new UsageError('usage: upsfleet stages fire STAGE');
-      const result = await client.post<Item>(`/api/v1/stages/${encodeURIComponent(arg)}/fire`, {});
+      const result = await client.post(
+        `/api/v1/stages/${encodeURIComponent(arg)}/fire`,
+        StageFiredSchema,
+        {},
+      );
       out(
         result,
         () =>

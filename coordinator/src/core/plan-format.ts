@@ -2,9 +2,9 @@
  * Prints a `policy plan` result: one timeline sorted by time, then a table per host, then warnings.
  */
 import { formatDuration } from '../../../shared/src/duration.js';
-import type { RunEffect } from '../core/engine-state.js';
-import type { PlanResult, PlanUpsEvent } from '../core/plan.js';
-import { formatTable } from './table.js';
+import { formatTable } from '../../../shared/src/text-table.js';
+import type { RunEffect } from './engine-state.js';
+import type { PlanResult, PlanUpsEvent } from './plan.js';
 
 /** ms from t=0 as `+m:ss`, or `+h:mm:ss` from one hour on. */
 export function formatOffset(ms: number): string {

@@ -3,9 +3,10 @@
  * 0 done; 1 done but it reports a failure (an invalid policy, a drill with a failing host, a
  * notification test that did not arrive); 2 the command was used wrongly; 3 the coordinator could
  * not be reached; 4 the token was refused (missing, wrong, expired, lacking the scope, throttled);
- * 5 the coordinator refused the request (invalid input, not found, conflict) or failed.
+ * 5 the coordinator refused the request (invalid input, not found, conflict) or failed, or answered
+ * with something its API does not document.
  */
-import { ApiError, UnreachableError } from './admin-client.js';
+import { ApiError, UnexpectedResponseError, UnreachableError } from './admin-client.js';
 import { isUsageError } from './usage-error.js';
 
 export const ExitCode = {
@@ -20,6 +21,7 @@ export const ExitCode = {
 export function exitCodeOf(error: unknown): number {
   if (isUsageError(error)) return ExitCode.Usage;
   if (error instanceof UnreachableError) return ExitCode.Unreachable;
+  if (error instanceof UnexpectedResponseError) return ExitCode.Refused;
   if (error instanceof ApiError)
     return [401, 403, 429].includes(error.status) ? ExitCode.AuthRefused : ExitCode.Refused;
   return ExitCode.Failed;
