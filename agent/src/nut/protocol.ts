@@ -1,4 +1,5 @@
 import { NutProtocolError } from './errors.js';
+import { createParseconf, type ParseconfOptions } from './parseconf.js';
 
 /**
  * The NUT line protocol, without I/O: tokenizing (common/parseconf.c rules), quoting, and one
@@ -6,64 +7,28 @@ import { NutProtocolError } from './errors.js';
  * into lines in `line-framer.ts`.
  */
 
-const SPACE = new Set([' ', '\t', '\r', '\v', '\f']);
+/** The client reads replies leniently: see `tokenize`. */
+const REPLY_WORDS: ParseconfOptions = { hashInQuotes: 'keep', printableOnly: false };
 
 /**
- * Splits one line into words like upsd and upsclient do (parseconf): whitespace separates words,
- * `"…"` groups one word (`""` is an empty word), `\` takes the next character literally inside and
- * outside quotes, an unquoted `#` starts a comment, and a `=` at the start of a word is a word of
- * its own. Unlike parseconf, an unbalanced quote or a dangling `\` throws instead of being tied off.
+ * Splits one line into words like upsd and upsclient do (parseconf, see `parseconf.ts`). Unlike
+ * parseconf, an unbalanced quote or a dangling `\` throws instead of being tied off.
  * One deliberate leniency: a raw `#` inside quotes is kept. upsd 2.8.0 refuses that on input (the
  * connection goes silent, measured), which is why `quote()` escapes it; but 2.8.0 does not escape the
  * values it sends, so a reply like `VAR ups ups.mfr "APC #1"` is read as is rather than failing a
  * whole LIST VAR snapshot.
  */
 export function tokenize(line: string): string[] {
-  const words: string[] = [];
-  let word = '';
-  let state: 'between' | 'word' | 'quoted' = 'between';
-  let escaped = false;
+  const parser = createParseconf(REPLY_WORDS);
   for (const ch of line) {
     if (ch === '\n') break;
-    if (escaped) {
-      word += ch;
-      escaped = false;
-    } else if (state === 'quoted') {
-      if (ch === '"') {
-        words.push(word);
-        word = '';
-        state = 'between';
-      } else if (ch === '\\') escaped = true;
-      else word += ch;
-    } else if (ch === '#') {
-      break;
-    } else if (SPACE.has(ch)) {
-      if (state === 'word') words.push(word);
-      word = '';
-      state = 'between';
-    } else if (ch === '=' && state === 'word') {
-      words.push(word, '=');
-      word = '';
-      state = 'between';
-    } else if (state === 'between') {
-      if (ch === '"') state = 'quoted';
-      else if (ch === '=') words.push('=');
-      else {
-        state = 'word';
-        if (ch === '\\') escaped = true;
-        else word = ch;
-      }
-    } else if (ch === '\\') {
-      escaped = true;
-    } else {
-      word += ch;
-    }
+    parser.push(ch);
   }
-  if (escaped)
+  if (parser.state === 'word-escaped' || parser.state === 'quoted-escaped')
     throw new NutProtocolError('syntax', `dangling backslash at the end of ${JSON.stringify(line)}`);
-  if (state === 'quoted') throw new NutProtocolError('syntax', `unbalanced quote in ${JSON.stringify(line)}`);
-  if (state === 'word') words.push(word);
-  return words;
+  if (parser.state === 'quoted')
+    throw new NutProtocolError('syntax', `unbalanced quote in ${JSON.stringify(line)}`);
+  return [...parser.finish()];
 }
 
 /** Printable ASCII only: upsd's parser drops anything else, and a newline would start a second command. */
@@ -91,7 +56,12 @@ function name(what: string, value: string): string {
 /** Quotes a value for USERNAME, PASSWORD, SET or INSTCMD, escaping `"`, `\` and `#` (pconf_encode's set). */
 export function quote(value: string): string {
   assertPrintable('value', value);
-  return `"${value.replace(/["\\#]/g, '\\$&')}"`;
+  return `"${escapeValue(value)}"`;
+}
+
+/** pconf_encode: `"`, `\` and `#` escaped, so that parseconf reads the value back whole. */
+export function escapeValue(value: string): string {
+  return value.replace(/["\\#]/g, '\\$&');
 }
 
 export type ReplyShape = 'line' | 'list';
