@@ -42,19 +42,9 @@ async function problem(response: Response, status: number): Promise<{ detail: st
   return (await json(response, status)) as { detail: string; errors?: string[] };
 }
 
-function as(
-  token: string,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-) {
-  return t.request(path, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-}
+/** An admin call with `token` instead of the bootstrap token. */
+const as = (token: string, method: string, path: string, body?: unknown) =>
+  t.admin(method, path, body, token);
 
 async function createToken(name: string, scopes: string[], expiresIn?: string): Promise<string> {
   const created = await json(

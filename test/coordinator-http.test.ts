@@ -3,7 +3,7 @@
  * Every refused request is checked for what it must NOT have done: nothing stored.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { findActiveAgent } from '../coordinator/src/db/queries/agents.js';
 import { listUpsEvents } from '../coordinator/src/db/queries/ups-events.js';
@@ -316,6 +316,7 @@ describe('policy', () => {
   });
 
   it('without a token nobody can change it', async () => {
+    await expectJson(await t.admin('PUT', '/api/v1/policy', policy), 200);
     const response = await t.request('/api/v1/policy', {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
@@ -376,6 +377,12 @@ describe('signed UPS events (HTTP push)', () => {
     );
   }
   const push = (...events: string[]) => t.postJson('/agent/v1/events', { events });
+
+  // Each case starts with ups-a on mains and no run in progress, whatever ran before it.
+  beforeEach(async () => {
+    t.clock.advance(5_000);
+    await expectJson(await push(await sign(nas, { status: ['OL', 'CHRG'], events: ['ONLINE'] })), 200);
+  });
 
   /** Everything an event could have changed. */
   async function stored() {
@@ -506,31 +513,47 @@ describe('signed UPS events (HTTP push)', () => {
   });
 
   it('power back: the run ends', async () => {
+    const before = new Set((await t.list('/api/v1/runs')).map((r) => r.id));
+    t.clock.advance(1_000);
+    await expectJson(await push(await sign(nas, { status: ['OB', 'DISCHRG'], events: ['ONBATT'] })), 200);
     t.clock.advance(5_000);
     await expectJson(await push(await sign(nas, { status: ['OL', 'CHRG'], events: ['ONLINE'] })), 200);
-    const runs = (await t.list('/api/v1/runs')).filter((r) => String(r.reason).includes('ups-a'));
+    const runs = (await t.list('/api/v1/runs')).filter(
+      (r) => String(r.reason).includes('ups-a') && !before.has(r.id),
+    );
     expect(runs.map((r) => [r.state, r.endReason])).toEqual([['ended', 'restored']]);
     expect((await t.list('/api/v1/ups')).find((u) => u.ups === 'ups-a')).toMatchObject({ power: 'online' });
   });
 });
 
-// Last in the file: the drill started here stays active (its host never answers).
 describe('drills and manual stages', () => {
+  // Its own coordinator: the drill started here stays active (its host never answers).
+  let d: TestCoordinator;
+  beforeAll(async () => {
+    d = await createTestCoordinator();
+  });
+  afterAll(async () => {
+    await d.close();
+  });
+  afterEach(() => {
+    expect(d.loggedErrors.splice(0)).toEqual([]);
+  });
+
   it('a drill starts (202), a second one is refused while it runs (409), and a manual fire during it is refused (409)', async () => {
     await expectJson(
-      await t.admin('PUT', '/api/v1/policy', {
+      await d.admin('PUT', '/api/v1/policy', {
         ups: [{ name: 'ups-d', watcher: 'nas-d' }],
         hosts: [{ name: 'web-d', ups: ['ups-d'] }],
         stages: [{ name: 'maint', hosts: ['web-d'], trigger: { manual: true } }],
       }),
       200,
     );
-    await t.enroll('web-d');
-    const drill = await t.admin('POST', '/api/v1/drills', {});
+    await d.enroll('web-d');
+    const drill = await d.admin('POST', '/api/v1/drills', {});
     expect(drill.status).toBe(202);
-    await expectProblem(await t.admin('POST', '/api/v1/drills', {}), 409);
-    const fire = await expectProblem(await t.admin('POST', '/api/v1/stages/maint/fire', {}), 409);
+    await expectProblem(await d.admin('POST', '/api/v1/drills', {}), 409);
+    const fire = await expectProblem(await d.admin('POST', '/api/v1/stages/maint/fire', {}), 409);
     expect(fire.detail).toMatch(/a drill is in progress/);
-    await expectProblem(await t.admin('POST', '/api/v1/stages/nothing/fire', {}), 409);
+    await expectProblem(await d.admin('POST', '/api/v1/stages/nothing/fire', {}), 409);
   });
 });

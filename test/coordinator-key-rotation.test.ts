@@ -12,7 +12,8 @@ import { enroll } from '../agent/src/enroll.js';
 import { type RunningAgent, runAgent } from '../agent/src/run-agent.js';
 import type { CoordinatorConfig } from '../coordinator/src/config.js';
 import { type RunningCoordinator, startCoordinator } from '../coordinator/src/main.js';
-import { createMemoryLogger } from '../shared/src/logger.js';
+import { createAdminApi } from './helpers/admin-api.js';
+import { createWatchedLogger } from './helpers/watched-logger.js';
 
 const ADMIN = 'rotation-test-admin-token-0123456789';
 const config: CoordinatorConfig = {
@@ -28,56 +29,13 @@ const config: CoordinatorConfig = {
   resumeSettleMs: 15_000,
 };
 
-/** A logger whose lines can be awaited (an event, not a poll). */
-function createWatchedLogger() {
-  const logger = createMemoryLogger();
-  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
-  const check = () => {
-    for (const waiter of [...waiters]) {
-      if (logger.lines().some((line) => waiter.pattern.test(line))) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve();
-      }
-    }
-  };
-  const wrap =
-    (log: (message: string, fields?: Record<string, unknown>) => void) =>
-    (message: string, fields?: Record<string, unknown>) => {
-      log(message, fields);
-      check();
-    };
-  return {
-    logger: {
-      debug: wrap(logger.debug),
-      info: wrap(logger.info),
-      warn: wrap(logger.warn),
-      error: wrap(logger.error),
-    },
-    lines: () => logger.lines(),
-    waitFor(pattern: RegExp): Promise<void> {
-      return new Promise((resolve) => {
-        waiters.push({ pattern, resolve });
-        check();
-      });
-    },
-  };
-}
-
 describe('coordinator key rotation', () => {
   let coordinator: RunningCoordinator;
   let dir: string;
   const coordinatorLog = createWatchedLogger();
   const agents: RunningAgent[] = [];
 
-  async function admin<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await fetch(`${coordinator.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-    return (await response.json()) as T;
-  }
+  const { call: admin } = createAdminApi({ base: () => coordinator.url, token: ADMIN });
 
   async function enrollHost(name: string): Promise<string> {
     const { token } = await admin<{ token: string }>('POST', '/api/v1/enrollments', { name });

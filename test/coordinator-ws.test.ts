@@ -22,6 +22,8 @@ import {
 } from '../shared/src/protocol.js';
 import { generateSigningKey, type SigningKeyPair, signToken } from '../shared/src/signing.js';
 import { randomId, signAgentAuth, signUpsEvent } from '../shared/src/tokens.js';
+import { createAdminApi } from './helpers/admin-api.js';
+import { type OpenSocket, openAgentSocket } from './helpers/agent-socket.js';
 
 const ADMIN = 'ws-test-admin-token-0123456789';
 
@@ -42,17 +44,10 @@ const config: CoordinatorConfig = {
 let coordinator: RunningCoordinator;
 let wsUrl: string;
 
-async function admin<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${coordinator.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as T };
-}
+const api = createAdminApi({ base: () => coordinator.url, token: ADMIN });
 
 async function enrollAgent(name: string): Promise<{ agentId: string; key: SigningKeyPair }> {
-  const { body } = await admin<{ token: string }>('POST', '/api/v1/enrollments', { name });
+  const body = await api.call<{ token: string }>('POST', '/api/v1/enrollments', { name });
   const { keyPair } = await generateSigningKey();
   const response = await fetch(`${coordinator.url}/agent/v1/enroll`, {
     method: 'POST',
@@ -85,32 +80,18 @@ function upgradeStatus(headers: Record<string, string>): Promise<number> {
 async function connect(
   agent: { agentId: string; key: SigningKeyPair },
   options: { autoPong?: boolean } = {},
-) {
+): Promise<OpenSocket & { welcome: Record<string, unknown> }> {
   const token = await signAgentAuth(agent.key, agent.agentId, Date.now());
-  const ws = new WebSocket(wsUrl, {
-    headers: { authorization: `Bearer ${token}` },
-    autoPong: options.autoPong ?? true,
-  });
-  const frames: unknown[] = [];
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
-  );
-  const welcome = new Promise<unknown>((resolve, reject) => {
-    ws.on('message', (data) => {
-      const frame: unknown = JSON.parse(data.toString());
-      frames.push(frame);
-      if (typeof frame === 'object' && frame !== null && 'type' in frame && frame.type === 'welcome')
-        resolve(frame);
-    });
-    ws.once('error', reject);
-  });
-  return { ws, frames, closed, welcome: await welcome };
+  const socket = await openAgentSocket(coordinator.url, `Bearer ${token}`, options);
+  if (socket.kind === 'refused') throw new Error(`upgrade refused: ${socket.status} ${socket.body}`);
+  return { ...socket, welcome: await socket.frame((frame) => frame.type === 'welcome', 'the welcome') };
 }
 
-function nextFrame(ws: WebSocket): Promise<Record<string, unknown>> {
-  return new Promise((resolve) =>
-    ws.once('message', (data) => resolve(JSON.parse(data.toString()) as Record<string, unknown>)),
-  );
+/** Sends `frame` and resolves with the next frame the coordinator answers. */
+function reply(socket: OpenSocket, frame: string): Promise<Record<string, unknown>> {
+  const from = socket.mark();
+  socket.send(frame);
+  return socket.frame(() => true, 'an answer', from);
 }
 
 let host: { agentId: string; key: SigningKeyPair };
@@ -119,7 +100,7 @@ let watcher: { agentId: string; key: SigningKeyPair };
 beforeAll(async () => {
   coordinator = await startCoordinator(config, { logger: silentLogger, announceAdminToken: () => {} });
   wsUrl = `${coordinator.url.replace('http', 'ws')}/agent/v1/ws`;
-  await admin('PUT', '/api/v1/policy', {
+  await api.call('PUT', '/api/v1/policy', {
     ups: [{ name: 'nas-ups', watcher: 'nas' }],
     hosts: [{ name: 'web1', ups: ['nas-ups'] }],
     stages: [{ name: 'apps', hosts: ['web1'], trigger: { onBattery: '5m' } }],
@@ -198,79 +179,82 @@ describe('agent WebSocket: bad frames close with a named code', () => {
   ])('%s → 4400 ProtocolError', async (_what, frame) => {
     const { ws, closed } = await connect(host);
     ws.send(frame);
-    expect((await closed).code).toBe(CloseCode.ProtocolError);
+    expect(await closed).toBe(CloseCode.ProtocolError);
   });
 
   it('another protocol version → 4426 UnsupportedVersion', async () => {
     const { ws, closed } = await connect(host);
     ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION + 1, version: 'x', roles: ['host'] }));
-    expect((await closed).code).toBe(CloseCode.UnsupportedVersion);
+    expect(await closed).toBe(CloseCode.UnsupportedVersion);
   });
 
   it(`a frame over ${MAX_FRAME_BYTES} bytes → 1009 MessageTooBig`, async () => {
     const { ws, closed } = await connect(host);
     ws.send('x'.repeat(MAX_FRAME_BYTES + 1));
-    expect((await closed).code).toBe(CloseCode.MessageTooBig);
+    expect(await closed).toBe(CloseCode.MessageTooBig);
   });
 
   it('a second connection of the same agent replaces the first (4409)', async () => {
     const first = await connect(host);
     await connect(host);
-    expect((await first.closed).code).toBe(CloseCode.Replaced);
+    expect(await first.closed).toBe(CloseCode.Replaced);
   });
 
   it('an agent that stops answering pings is dropped', async () => {
     const { closed } = await connect(host, { autoPong: false });
-    expect((await closed).code).toBe(1006);
+    expect(await closed).toBe(1006);
   });
 });
 
 describe('agent WebSocket: events', () => {
   it('refuses an event the host signed for a UPS it does not watch, and stores nothing', async () => {
-    const { ws } = await connect(host);
+    const socket = await connect(host);
     const token = await signUpsEvent(
       host.key,
       host.agentId,
       { seq: 1, ups: 'nas-ups', observedAt: Date.now(), status: ['OB'], events: ['ONBATT'] },
       Date.now(),
     );
-    const reply = nextFrame(ws);
-    ws.send(encodeMessage({ type: 'event', token }));
-    expect(await reply).toMatchObject({ type: 'error', code: 'forbidden' });
-    ws.close();
-    const ups = await admin<{ items: unknown[] }>('GET', '/api/v1/ups');
-    expect(ups.body.items).toEqual([]);
+    expect(await reply(socket, encodeMessage({ type: 'event', token }))).toMatchObject({
+      type: 'error',
+      code: 'forbidden',
+    });
+    socket.ws.close();
+    const ups = await api.call<{ items: unknown[] }>('GET', '/api/v1/ups');
+    expect(ups.items).toEqual([]);
   });
 
   it('refuses an event signed by another agent over this connection', async () => {
-    const { ws } = await connect(host);
+    const socket = await connect(host);
     const token = await signUpsEvent(
       watcher.key,
       watcher.agentId,
       { seq: 1, ups: 'nas-ups', observedAt: Date.now(), status: ['OB'], events: ['ONBATT'] },
       Date.now(),
     );
-    const reply = nextFrame(ws);
-    ws.send(encodeMessage({ type: 'event', token }));
-    expect(await reply).toMatchObject({ type: 'error', code: 'forbidden' });
-    ws.close();
-    expect((await admin<{ items: unknown[] }>('GET', '/api/v1/ups')).body.items).toEqual([]);
+    expect(await reply(socket, encodeMessage({ type: 'event', token }))).toMatchObject({
+      type: 'error',
+      code: 'forbidden',
+    });
+    socket.ws.close();
+    expect((await api.call<{ items: unknown[] }>('GET', '/api/v1/ups')).items).toEqual([]);
   });
 
   it('accepts the watcher’s event over its own socket and acknowledges its sequence number', async () => {
-    const { ws } = await connect(watcher);
+    const socket = await connect(watcher);
     const token = await signUpsEvent(
       watcher.key,
       watcher.agentId,
       { seq: 1, ups: 'nas-ups', observedAt: Date.now(), status: ['OL'], events: [] },
       Date.now(),
     );
-    const reply = nextFrame(ws);
-    ws.send(encodeMessage({ type: 'event', token }));
-    expect(await reply).toEqual({ type: 'event-ack', seq: 1 });
-    ws.close();
-    const ups = await admin<{ items: { ups: string; power: string }[] }>('GET', '/api/v1/ups');
-    expect(ups.body.items).toEqual([expect.objectContaining({ ups: 'nas-ups', power: 'online' })]);
+    expect(await reply(socket, encodeMessage({ type: 'event', token }))).toEqual({
+      type: 'event-ack',
+      seq: 1,
+    });
+    socket.ws.close();
+    const ups = await api.call<{ items: { ups: string; power: string }[] }>('GET', '/api/v1/ups');
+    expect(ups.items).toEqual([expect.objectContaining({ ups: 'nas-ups', power: 'online' })]);
   });
 });
 
@@ -278,18 +262,18 @@ describe('revocation and key rotation', () => {
   it('revoking a host closes its connection with 4403 and refuses its credentials from then on', async () => {
     const victim = await enrollAgent('revokee');
     const { closed } = await connect(victim);
-    expect((await admin('POST', '/api/v1/hosts/revokee/revoke')).status).toBe(200);
-    expect((await closed).code).toBe(CloseCode.Revoked);
+    expect((await api.send('POST', '/api/v1/hosts/revokee/revoke')).status).toBe(200);
+    expect(await closed).toBe(CloseCode.Revoked);
     const fresh = await signAgentAuth(victim.key, victim.agentId, Date.now());
     expect(await upgradeStatus({ authorization: `Bearer ${fresh}` })).toBe(401);
-    expect((await admin('POST', '/api/v1/hosts/revokee/revoke')).status).toBe(404);
-    const hosts = await admin<{ items: { name: string; status: string }[] }>('GET', '/api/v1/hosts');
-    expect(hosts.body.items.find((h) => h.name === 'revokee')).toMatchObject({ status: 'revoked' });
+    expect((await api.send('POST', '/api/v1/hosts/revokee/revoke')).status).toBe(404);
+    const hosts = await api.call<{ items: { name: string; status: string }[] }>('GET', '/api/v1/hosts');
+    expect(hosts.items.find((h) => h.name === 'revokee')).toMatchObject({ status: 'revoked' });
   });
 
   it('rotating an agent key: the new key connects, the old one no longer does, and a forged proof is refused', async () => {
     const name = 'rotor';
-    const { body } = await admin<{ token: string }>('POST', '/api/v1/enrollments', { name });
+    const body = await api.call<{ token: string }>('POST', '/api/v1/enrollments', { name });
     const stateDir = await mkdtemp(join(tmpdir(), 'upsfleet-rotate-'));
     try {
       const identity = await enroll({ coordinatorUrl: coordinator.url, token: body.token, name, stateDir });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { createManualClock } from '../../shared/src/clock.js';
-import { createMemoryLogger, type Logger } from '../../shared/src/logger.js';
+import { createMemoryLogger } from '../../shared/src/logger.js';
 import {
   type AgentMessage,
   type BriefingClaims,
@@ -14,6 +14,7 @@ import {
 } from '../../shared/src/protocol.js';
 import { generateSigningKey, type SigningKeyPair } from '../../shared/src/signing.js';
 import { randomId, signBriefing, signOrder } from '../../shared/src/tokens.js';
+import { createWatchedLogger } from '../../test/helpers/watched-logger.js';
 import type { AgentConfig } from './config.js';
 import { runAgent } from './run-agent.js';
 import { writeEnrollment } from './state-dir.js';
@@ -22,45 +23,6 @@ import { createMagicPacket } from './wake/magic-packet.js';
 import { toWakeConfig } from './wake/wake-config.js';
 
 const T0 = Date.parse('2026-11-23T22:00:00Z');
-
-/** A memory logger whose lines a test can await. */
-function createWatchedLogger() {
-  const memory = createMemoryLogger();
-  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
-  const check = (): void => {
-    const lines = memory.lines();
-    for (const waiter of [...waiters]) {
-      if (lines.some((line) => waiter.pattern.test(line))) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve();
-      }
-    }
-  };
-  const logger: Logger = {
-    debug: (message, fields) => memory.debug(message, fields),
-    info: (message, fields) => {
-      memory.info(message, fields);
-      check();
-    },
-    warn: (message, fields) => {
-      memory.warn(message, fields);
-      check();
-    },
-    error: (message, fields) => {
-      memory.error(message, fields);
-      check();
-    },
-  };
-  return {
-    logger,
-    lines: () => memory.lines(),
-    waitFor: (pattern: RegExp) =>
-      new Promise<void>((resolve) => {
-        waiters.push({ pattern, resolve });
-        check();
-      }),
-  };
-}
 
 describe('runAgent', () => {
   let wss: WebSocketServer;

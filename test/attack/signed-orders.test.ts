@@ -152,6 +152,11 @@ describe('attack: forged, tampered, replayed, expired and misaddressed orders ag
     expect(garbage).toMatchObject({ status: 'rejected', reason: 'malformed' });
     connection.send('{"type":"order","token":');
     connection.send('{"type":{"toString":1}}');
+    // The barrier: a frame sent after the two is answered on the same connection, so the agent read
+    // them, is still up, and did not drop the connection over them.
+    const forged = await order({ key: attacker });
+    const after = await ackOf(connection, forged, idOf(forged), 'an order sent after the garbage');
+    expect(after).toMatchObject({ status: 'rejected', reason: 'bad_signature' });
 
     expect(await recordedHosts(record())).toEqual([]);
     expect(agent.child.exitCode).toBeNull();

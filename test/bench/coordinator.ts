@@ -5,6 +5,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type AdminApi, createAdminApi } from '../helpers/admin-api.js';
 import { coordinatorUrl, spawnUpsfleet, type WatchedProcess } from '../helpers/processes.js';
 import type { Scope } from './scope.js';
 import { within } from './within.js';
@@ -26,7 +27,7 @@ export interface BenchCoordinator {
   readonly proc: WatchedProcess;
   readonly url: string;
   readonly pid: number;
-  api<T>(method: string, path: string, body?: unknown): Promise<T>;
+  readonly api: AdminApi['call'];
 }
 
 /** Spawns the coordinator on a free port; resolves once it logs that it is listening. */
@@ -49,15 +50,7 @@ export async function startCoordinator(
     proc,
     url,
     pid,
-    async api<T>(method: string, path: string, body?: unknown): Promise<T> {
-      const response = await fetch(`${url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-      return (await response.json()) as T;
-    },
+    api: createAdminApi({ base: url, token: ADMIN_TOKEN }).call,
   };
 }
 

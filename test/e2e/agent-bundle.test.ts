@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAgentConfig } from '../../agent/src/config.js';
 import { generateSigningKey } from '../../shared/src/signing.js';
 import { signUpsEvent } from '../../shared/src/tokens.js';
+import { createAdminApi } from '../helpers/admin-api.js';
 import {
   coordinatorUrl,
   REPO_ROOT,
@@ -61,15 +62,7 @@ describe('the agent bundle', () => {
     return watched;
   }
 
-  async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-    return (await response.json()) as T;
-  }
+  const { call: api } = createAdminApi({ base: () => base, token: ADMIN_TOKEN });
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'upsfleet-bundle-'));

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, type SigningKeyPair } from '../../shared/src/signing.js';
 import { signUpsEvent } from '../../shared/src/tokens.js';
+import { createAdminApi } from '../helpers/admin-api.js';
 import { coordinatorUrl, spawnUpsfleet, type WatchedProcess } from '../helpers/processes.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -29,15 +30,7 @@ describe('fail-safe: a host cut off from the coordinator while on battery', () =
   let seq = 0;
   const record = () => join(dir, 'shutdowns.log');
 
-  async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-    return (await response.json()) as T;
-  }
+  const { call: api } = createAdminApi({ base: () => base, token: ADMIN_TOKEN });
 
   /** A signed reading of nas-ups from the watcher, pushed over HTTP; resolves once it is applied. */
   async function ups(status: string[]): Promise<void> {

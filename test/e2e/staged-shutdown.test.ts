@@ -12,6 +12,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createAdminApi } from '../helpers/admin-api.js';
 import { coordinatorUrl, spawnUpsfleet, type WatchedProcess } from '../helpers/processes.js';
 import { describeUpsd, startUpsd, type UpsdHarness } from '../helpers/upsd.js';
 import { freePort } from '../nut/daemon.js';
@@ -36,15 +37,7 @@ describeUpsd('staged shutdown end to end', () => {
   const agents: WatchedProcess[] = [];
   const record = () => join(dir, 'shutdowns.log');
 
-  async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-    return (await response.json()) as T;
-  }
+  const { call: api } = createAdminApi({ base: () => base, token: ADMIN_TOKEN });
 
   function startCoordinator(name: string): WatchedProcess {
     return spawnUpsfleet(

@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createAdminApi } from '../helpers/admin-api.js';
 import { coordinatorUrl, spawnUpsfleet, type WatchedProcess } from '../helpers/processes.js';
 import { describeUpsd, startUpsd, type UpsdHarness } from '../helpers/upsd.js';
 
@@ -29,15 +30,7 @@ describeUpsd('watcher → coordinator on a real upsd', () => {
   let agent: WatchedProcess;
   let base: string;
 
-  async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-    return (await response.json()) as T;
-  }
+  const { call: api } = createAdminApi({ base: () => base, token: ADMIN_TOKEN });
 
   /** Waits until the coordinator has stored an event of `ups` matching `pattern`, printed after `from`. */
   const stored = (pattern: string, from: number) =>

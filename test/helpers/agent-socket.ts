@@ -3,6 +3,7 @@
  * not) and sees every frame and the close code, or the HTTP refusal of the upgrade.
  */
 import WebSocket, { type RawData } from 'ws';
+import { createWatchedList } from './watched-list.js';
 
 export interface OpenSocket {
   readonly kind: 'open';
@@ -13,7 +14,10 @@ export interface OpenSocket {
   frame(
     predicate: (frame: Record<string, unknown>) => boolean,
     what: string,
+    from?: number,
   ): Promise<Record<string, unknown>>;
+  /** The number of frames so far: a `from` for `frame` that ignores the past. */
+  mark(): number;
   send(frame: unknown): void;
   /** Resolves with the close code. */
   readonly closed: Promise<number>;
@@ -31,20 +35,24 @@ function text(data: RawData): string {
   return Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(new Uint8Array(data)).toString('utf8');
 }
 
-/** Opens `<base>/agent/v1/ws` with `authorization` (or none). */
-export function openAgentSocket(base: string, authorization?: string): Promise<OpenSocket | RefusedSocket> {
+/** Opens `<base>/agent/v1/ws` with `authorization` (or none); `autoPong: false` ignores pings. */
+export function openAgentSocket(
+  base: string,
+  authorization?: string,
+  options: { autoPong?: boolean } = {},
+): Promise<OpenSocket | RefusedSocket> {
   const url = `${base.replace(/^http/, 'ws')}/agent/v1/ws`;
   const ws = new WebSocket(url, {
     headers: authorization === undefined ? {} : { authorization },
     perMessageDeflate: false,
+    autoPong: options.autoPong ?? true,
   });
-  const frames: Record<string, unknown>[] = [];
-  const waiters = new Set<() => void>();
   const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-  ws.on('message', (data) => {
-    frames.push(JSON.parse(text(data)) as Record<string, unknown>);
-    for (const waiter of [...waiters]) waiter();
+  const frames = createWatchedList<Record<string, unknown>>({
+    ended: closed,
+    endedMessage: (what, code) => `socket closed (${String(code)}) before ${what}`,
   });
+  ws.on('message', (data) => frames.push(JSON.parse(text(data)) as Record<string, unknown>));
   ws.on('error', () => undefined);
   return new Promise((resolve, reject) => {
     ws.once('unexpected-response', (_request, response) => {
@@ -67,23 +75,11 @@ export function openAgentSocket(base: string, authorization?: string): Promise<O
       resolve({
         kind: 'open',
         ws,
-        frames,
+        frames: frames.items,
         closed,
         send: (frame) => ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
-        frame(predicate, what) {
-          return new Promise((found, lost) => {
-            const check = (): boolean => {
-              const match = frames.find(predicate);
-              if (match === undefined) return false;
-              waiters.delete(check);
-              found(match);
-              return true;
-            };
-            if (check()) return;
-            waiters.add(check);
-            void closed.then((code) => lost(new Error(`socket closed (${code}) before ${what}`)));
-          });
-        },
+        frame: (predicate, what, from) => frames.waitFor(predicate, what, from),
+        mark: frames.mark,
       }),
     );
     ws.once('error', (error) => reject(error));

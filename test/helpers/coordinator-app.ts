@@ -16,6 +16,7 @@ import { createManualClock } from '../../shared/src/clock.js';
 import { type Logger, silentLogger } from '../../shared/src/logger.js';
 import { EnrollResponseSchema } from '../../shared/src/protocol.js';
 import { createReplayGuard, generateSigningKey, type SigningKeyPair } from '../../shared/src/signing.js';
+import { createAdminApi } from './admin-api.js';
 
 /** A fixed instant on a whole second, so second-granular token claims line up with it. */
 export const TEST_START = Date.UTC(2025, 0, 15, 12, 0, 0);
@@ -72,14 +73,8 @@ export async function createTestCoordinator(options: { adminToken?: string; star
       return app.request(path, init);
     }
 
-    /** An admin API call with the bootstrap token; `body` is sent as JSON. */
-    function admin(method: string, path: string, body?: unknown): Promise<Response> {
-      return request(path, {
-        method,
-        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-    }
+    /** An admin API call with the bootstrap token (or `token`); `body` is sent as JSON. */
+    const { send: admin } = createAdminApi({ base: '', token: adminToken, fetch: request });
 
     /** GET an admin list endpoint and return its items. */
     async function list(path: string): Promise<Record<string, unknown>[]> {

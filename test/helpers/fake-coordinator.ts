@@ -13,15 +13,22 @@ import { writeEnrollment } from '../../agent/src/state-dir.js';
 import { encodeMessage, MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../../shared/src/protocol.js';
 import { createReplayGuard, generateSigningKey, type SigningKeyPair } from '../../shared/src/signing.js';
 import { verifyAgentAuth } from '../../shared/src/tokens.js';
+import { createWatchedList } from './watched-list.js';
 
 export interface AgentConnection {
   /** Every frame the agent sent, parsed. */
   readonly frames: readonly Record<string, unknown>[];
-  /** The first frame (past or future) matching `predicate`; rejects when the connection closes first. */
+  /**
+   * The first frame (past or future, or from frame number `from`) matching `predicate`; rejects when
+   * the connection closes first.
+   */
   frame(
     predicate: (frame: Record<string, unknown>) => boolean,
     what: string,
+    from?: number,
   ): Promise<Record<string, unknown>>;
+  /** The number of frames so far: a `from` for `frame` that ignores the past. */
+  mark(): number;
   /** Sends a frame as is (a string) or JSON-encoded. */
   send(frame: unknown): void;
   readonly closed: Promise<void>;
@@ -42,20 +49,18 @@ export async function startFakeCoordinator(): Promise<FakeCoordinator> {
   const { keyPair: key } = await generateSigningKey();
   const agents = new Map<string, { name: string; publicKey: CryptoKey }>();
   const guard = createReplayGuard();
-  const connections: AgentConnection[] = [];
-  const connectionWaiters = new Set<() => void>();
+  const connections = createWatchedList<AgentConnection>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   const server = createServer((_request, response) => response.writeHead(404).end());
 
   function adopt(ws: WebSocket, agentId: string): void {
-    const frames: Record<string, unknown>[] = [];
-    const waiters = new Set<() => boolean>();
     const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
-    ws.on('error', () => undefined);
-    ws.on('message', (data) => {
-      frames.push(JSON.parse(String(data)) as Record<string, unknown>);
-      for (const waiter of [...waiters]) waiter();
+    const frames = createWatchedList<Record<string, unknown>>({
+      ended: closed,
+      endedMessage: (what) => `the agent disconnected before ${what}`,
     });
+    ws.on('error', () => undefined);
+    ws.on('message', (data) => frames.push(JSON.parse(String(data)) as Record<string, unknown>));
     ws.send(
       encodeMessage({
         type: 'welcome',
@@ -66,25 +71,12 @@ export async function startFakeCoordinator(): Promise<FakeCoordinator> {
       }),
     );
     connections.push({
-      frames,
+      frames: frames.items,
       closed,
       send: (frame) => ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
-      frame(predicate, what) {
-        return new Promise((resolve, reject) => {
-          const check = (): boolean => {
-            const match = frames.find(predicate);
-            if (match === undefined) return false;
-            waiters.delete(check);
-            resolve(match);
-            return true;
-          };
-          if (check()) return;
-          waiters.add(check);
-          void closed.then(() => reject(new Error(`the agent disconnected before ${what}`)));
-        });
-      },
+      frame: (predicate, what, from) => frames.waitFor(predicate, what, from),
+      mark: frames.mark,
     });
-    for (const waiter of [...connectionWaiters]) waiter();
   }
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -114,18 +106,7 @@ export async function startFakeCoordinator(): Promise<FakeCoordinator> {
       });
       return agentId;
     },
-    connection(index) {
-      return new Promise((resolve) => {
-        const check = (): void => {
-          const found = connections[index];
-          if (found === undefined) return;
-          connectionWaiters.delete(check);
-          resolve(found);
-        };
-        connectionWaiters.add(check);
-        check();
-      });
-    },
+    connection: (index) => connections.waitFor((_, i) => i === index, `connection ${index}`),
     async close() {
       for (const client of wss.clients) client.terminate();
       wss.close();

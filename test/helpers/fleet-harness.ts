@@ -14,6 +14,7 @@ import { EnrollResponseSchema } from '../../shared/src/protocol.js';
 import { generateSigningKey, type SigningKeyPair } from '../../shared/src/signing.js';
 import { signUpsEvent } from '../../shared/src/tokens.js';
 import { freePort } from '../nut/daemon.js';
+import { createAdminApi } from './admin-api.js';
 import { buildAgentBundle, spawnBundledAgent } from './agent-bundle.js';
 import { createPostgresDatabase, probePostgres, TEST_PG_URL } from './database.js';
 import { coordinatorUrl, spawnUpsfleet, type WatchedProcess } from './processes.js';
@@ -135,18 +136,7 @@ export async function startFleet(options: {
     throw error;
   }
 
-  async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${adminToken}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-    return (await response.json()) as T;
-  }
+  const { call: api } = createAdminApi({ base, token: adminToken });
 
   async function enroll(name: string, via = base): Promise<EnrolledAgent> {
     const { token } = await api<{ token: string }>('POST', '/api/v1/enrollments', { name });

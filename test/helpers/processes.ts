@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { createWatchedList, type WatchedList } from './watched-list.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = fileURLToPath(new URL('../../bin/upsfleet.ts', import.meta.url));
@@ -26,8 +27,16 @@ export interface WatchedProcess {
 }
 
 export function watchProcess(child: ChildProcess, name: string): WatchedProcess {
-  const lines: string[] = [];
-  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  // 'close' (not 'exit'): it waits for the stdio pipes, which grandchildren (npm → node) share,
+  // so every line the tree printed has been read when it fires.
+  const exited = new Promise<number | NodeJS.Signals>((resolve) => {
+    child.once('close', (code, signal) => resolve(code ?? signal ?? -1));
+  });
+  const lines: WatchedList<string> = createWatchedList<string>({
+    ended: exited,
+    endedMessage: (what, code): string =>
+      `${name} exited (${String(code)}) before printing ${what}; output:\n${lines.items.slice(-30).join('\n')}`,
+  });
   const onData = (() => {
     let partial = '';
     return (chunk: Buffer) => {
@@ -35,43 +44,20 @@ export function watchProcess(child: ChildProcess, name: string): WatchedProcess 
       const parts = partial.split('\n');
       partial = parts.pop() ?? '';
       for (const line of parts) {
-        lines.push(line);
         if (process.env.UPSFLEET_TEST_VERBOSE === '1') process.stderr.write(`[${name}] ${line}\n`);
-        for (const waiter of [...waiters]) {
-          if (waiter.pattern.test(line)) {
-            waiters.splice(waiters.indexOf(waiter), 1);
-            waiter.resolve(line);
-          }
-        }
+        lines.push(line);
       }
     };
   })();
   child.stdout?.on('data', onData);
   child.stderr?.on('data', onData);
-  // 'close' (not 'exit'): it waits for the stdio pipes, which grandchildren (npm → node) share,
-  // so every line the tree printed has been read when it fires.
-  const exited = new Promise<number | NodeJS.Signals>((resolve) => {
-    child.once('close', (code, signal) => resolve(code ?? signal ?? -1));
-  });
   return {
     child,
-    lines,
+    lines: lines.items,
     exited,
-    mark: () => lines.length,
-    waitForLine(pattern, what = String(pattern), from = 0) {
-      const seen = lines.slice(from).find((line) => pattern.test(line));
-      if (seen !== undefined) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        waiters.push({ pattern, resolve });
-        void exited.then((code) =>
-          reject(
-            new Error(
-              `${name} exited (${code}) before printing ${what}; output:\n${lines.slice(-30).join('\n')}`,
-            ),
-          ),
-        );
-      });
-    },
+    mark: lines.mark,
+    waitForLine: (pattern, what = String(pattern), from = 0) =>
+      lines.waitFor((line) => pattern.test(line), what, from),
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
         try {

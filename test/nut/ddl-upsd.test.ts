@@ -2,12 +2,12 @@ import { chmod, readFile, rename, stat, utimes, writeFile } from 'node:fs/promis
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createNutClient, type NutClient } from '../../agent/src/nut/client.js';
-import { parseDevFile } from '../../agent/src/watcher/dev-file.js';
 import { deriveEvents, initialWatchState, type Reading } from '../../agent/src/watcher/notify-events.js';
 import { interpretStatus, type PowerState, parseStatusWords } from '../../shared/src/nut-status.js';
 import { DDL_DIR, ddlMissingReason, describeRequiring } from '../helpers/requirements.js';
 import { startUpsd, type UpsdHarness, upsdMissingReason } from '../helpers/upsd.js';
 import { until } from './daemon.js';
+import { parseDevFile } from './dev-file.js';
 
 /**
  * A sample of DDL dumps served as they are by a real upsd + dummy-ups (one instance for the file):

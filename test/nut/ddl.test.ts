@@ -2,7 +2,6 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import type { UpsWatchConfig } from '../../agent/src/config.js';
-import { parseDevFile } from '../../agent/src/watcher/dev-file.js';
 import { deriveEvents, initialWatchState, type Reading } from '../../agent/src/watcher/notify-events.js';
 import { planEvent } from '../../agent/src/watcher/watcher.js';
 import { interpretStatus, type PowerState, parseStatusWords } from '../../shared/src/nut-status.js';
@@ -15,6 +14,7 @@ import {
 import { generateSigningKey } from '../../shared/src/signing.js';
 import { signUpsEvent } from '../../shared/src/tokens.js';
 import { DDL_DIR, ddlMissingReason, describeRequiring } from '../helpers/requirements.js';
+import { parseDevFile } from './dev-file.js';
 
 /**
  * All 718 dumps of NUT's Devices Dumps Library (../shared/nut-ddl, beside the repository; never

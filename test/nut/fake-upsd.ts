@@ -1,5 +1,6 @@
 import { createServer, type Socket } from 'node:net';
 import { tokenize } from '../../agent/src/nut/protocol.js';
+import { createWatchedList } from '../helpers/watched-list.js';
 import type { Exchange } from './transcript.js';
 
 /**
@@ -40,21 +41,16 @@ export interface FakeUpsd {
 }
 
 export async function startFakeUpsd(respond: Responder): Promise<FakeUpsd> {
-  const received: ReceivedLine[] = [];
-  const connections: FakeConnection[] = [];
+  const received = createWatchedList<ReceivedLine>();
+  const connections = createWatchedList<FakeConnection>();
   const sockets = new Set<Socket>();
-  const lineWaiters = new Set<() => void>();
-  const connectionWaiters = new Set<() => void>();
-  const notify = (waiters: Set<() => void>): void => {
-    for (const waiter of [...waiters]) waiter();
-  };
 
   const server = createServer((socket) => {
     sockets.add(socket);
     let replies = 0;
     let buffer = '';
     const connection: FakeConnection = {
-      id: connections.length,
+      id: connections.mark(),
       write: (text) => {
         replies += 1;
         socket.write(text);
@@ -72,35 +68,20 @@ export async function startFakeUpsd(respond: Responder): Promise<FakeUpsd> {
         const line = buffer.slice(0, end).replace(/\r$/, '');
         buffer = buffer.slice(end + 1);
         received.push({ connection: connection.id, line, repliesBefore: replies });
-        notify(lineWaiters);
         respond(line, connection);
       }
     });
-    notify(connectionWaiters);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('fake upsd: no TCP address');
 
-  function until<T>(waiters: Set<() => void>, find: () => T | undefined): Promise<T> {
-    return new Promise((resolve) => {
-      const check = (): void => {
-        const found = find();
-        if (found === undefined) return;
-        waiters.delete(check);
-        resolve(found);
-      };
-      waiters.add(check);
-      check();
-    });
-  }
-
   return {
     host: '127.0.0.1',
     port: address.port,
-    received,
-    connection: (index) => until(connectionWaiters, () => connections[index]),
-    waitForLine: (predicate) => until(lineWaiters, () => received.find(predicate)),
+    received: received.items,
+    connection: (index) => connections.waitFor((_, i) => i === index, `connection ${index}`),
+    waitForLine: (predicate) => received.waitFor(predicate, 'a line'),
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

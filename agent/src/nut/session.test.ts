@@ -1,4 +1,5 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { createWatchedList } from '../../../test/helpers/watched-list.js';
 import { freePort } from '../../../test/nut/daemon.js';
 import { type Responder, startFakeUpsd } from '../../../test/nut/fake-upsd.js';
 import { createNutSession, type NutSessionOptions, type NutSessionState } from './session.js';
@@ -7,26 +8,15 @@ const login = { username: 'monsec', password: 'secpass', ups: 'ups' };
 
 /** Records every state; `reach(kind, n)` resolves when the n-th (1-based) state of that kind arrives. */
 function recorder() {
-  const states: NutSessionState[] = [];
-  const waiters = new Set<() => void>();
+  const states = createWatchedList<NutSessionState>();
   return {
-    states,
-    kinds: () => states.map((s) => s.kind),
-    onState: (state: NutSessionState) => {
-      states.push(state);
-      for (const waiter of [...waiters]) waiter();
+    states: states.items,
+    kinds: () => states.items.map((s) => s.kind),
+    onState: (state: NutSessionState) => states.push(state),
+    reach: (kind: NutSessionState['kind'], n = 1) => {
+      let seen = 0;
+      return states.waitFor((s) => s.kind === kind && ++seen === n, `state ${kind} #${n}`);
     },
-    reach: (kind: NutSessionState['kind'], n = 1) =>
-      new Promise<NutSessionState>((resolve) => {
-        const check = (): void => {
-          const found = states.filter((s) => s.kind === kind)[n - 1];
-          if (!found) return;
-          waiters.delete(check);
-          resolve(found);
-        };
-        waiters.add(check);
-        check();
-      }),
   };
 }
 

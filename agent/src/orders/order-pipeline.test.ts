@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createMemoryLogger } from '../../../shared/src/logger.js';
 import { encodeMessage, parseAgentMessage } from '../../../shared/src/protocol.js';
 import { generateSigningKey } from '../../../shared/src/signing.js';
@@ -197,6 +197,24 @@ describe('order pipeline', () => {
     expect(undecided.sent.frames).toEqual([
       expect.objectContaining({ status: 'rejected', reason: 'could not plan the order: no idea' }),
     ]);
+  });
+
+  it('waits for the accepted ack at most a moment, and leaves no timer behind once it is written', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const ran: string[] = [];
+      const run = async (argv: readonly string[]): Promise<RunResult> => {
+        ran.push(argv.join(' '));
+        return { exitCode: 0, signal: null, output: '', timedOut: false };
+      };
+      const { sent, orders } = await agent(HOST, { run });
+      await orders.handleOrder(await signer.sign(shutdownClaims(false)));
+      expect(sent.summary()).toEqual(['ack accepted', 'result started', 'result succeeded']);
+      expect(ran).toEqual(['/bin/true']);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('keeps result frames within the protocol limits (tail of the output, head of the error)', async () => {

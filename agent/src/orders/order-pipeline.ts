@@ -14,10 +14,18 @@ import type { OrderDecision, OrderPlan, OrderReport, ProgressFields, ResultField
 /** The longest an order waits for its "accepted" ack to be written before it is carried out. */
 export const ACK_FLUSH_WAIT_MS = 1_000;
 
-const delay = (ms: number): Promise<void> =>
-  new Promise((resolve) => {
-    setTimeout(resolve, ms).unref();
+/** Waits until `work` settles or `ms` have passed, whichever comes first; the timer never outlives it. */
+async function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const elapsed = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
   });
+  try {
+    await Promise.race([work, elapsed]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export interface OrderPipelineOptions {
   /** This agent's id: the audience every order must carry. */
@@ -263,7 +271,7 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     else if (!(await admit(order, plan))) return;
     // Give the ack a moment to reach the wire before acting (a poweroff may take this process down
     // at once), but never let a stuck link hold the shutdown back for more than that moment.
-    await Promise.race([trySend({ type: 'ack', orderId, status: 'accepted' }), delay(ACK_FLUSH_WAIT_MS)]);
+    await settledWithin(trySend({ type: 'ack', orderId, status: 'accepted' }), ACK_FLUSH_WAIT_MS);
     const final = await plan
       .act(reportFor(orderId))
       .catch((error: unknown) => ({ outcome: 'failed' as const, error: errorMessage(error) }));

@@ -1,15 +1,15 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createManualClock } from '../../shared/src/clock.js';
-import { createMemoryLogger } from '../../shared/src/logger.js';
-import type { AgentMessage } from '../../shared/src/protocol.js';
-import { generateSigningKey, type SigningKeyPair } from '../../shared/src/signing.js';
-import { randomId, signOrder } from '../../shared/src/tokens.js';
-import type { HostConfig } from './config.js';
-import { type ExecutedOrderStore, openExecutedOrders } from './executed-orders.js';
-import { createHostRole } from './host-role.js';
-import type { AgentIdentity } from './state-dir.js';
-import { createTempDir, recordedLines, recorderArgv } from './test-support.js';
+import { createManualClock } from '../../../shared/src/clock.js';
+import { createMemoryLogger } from '../../../shared/src/logger.js';
+import type { AgentMessage } from '../../../shared/src/protocol.js';
+import { generateSigningKey, type SigningKeyPair } from '../../../shared/src/signing.js';
+import { randomId, signOrder } from '../../../shared/src/tokens.js';
+import type { HostConfig } from '../config.js';
+import { type ExecutedOrderStore, openExecutedOrders } from '../executed-orders.js';
+import type { AgentIdentity } from '../state-dir.js';
+import { createTempDir, recordedLines, recorderArgv } from '../test-support.js';
+import { createAgentOrders } from './agent-orders.js';
 
 const T0 = Date.parse('2026-11-23T22:00:00Z');
 const identity: AgentIdentity = {
@@ -19,7 +19,7 @@ const identity: AgentIdentity = {
   enrolledAt: '2026-11-01T00:00:00.000Z',
 };
 
-describe('host role', () => {
+describe('the order pipeline of a host-only agent', () => {
   let coordinator: SigningKeyPair;
   let dir: { path: string; remove(): Promise<void> };
   let recordFile: string;
@@ -73,11 +73,12 @@ describe('host role', () => {
       before: [],
       fallbackAfter: undefined,
     };
-    const role = createHostRole({
-      identity,
+    // A host-only agent: wake and UPS power-off orders are refused, saying why.
+    const role = createAgentOrders({
+      config: { host: config, wake: undefined, ups: [], clockTolerance: config.clockTolerance },
+      agentId: identity.agentId,
       coordinatorKey: coordinator.publicKey,
       executed,
-      config,
       send:
         options.send ??
         (async (message) => {

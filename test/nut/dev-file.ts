@@ -14,7 +14,7 @@
  * lines up to the next quote). The dummy-ups instructions `TIMER <sec>` and `ALARM [msg]` are skipped.
  * Never throws: anything odd becomes a warning naming the line, and the rest of the file is read.
  */
-import { tokenize } from '../nut/protocol.js';
+import { tokenize } from '../../agent/src/nut/protocol.js';
 
 export interface DevFile {
   /** Variables in file order; a repeated name keeps its last value (as dummy-ups does). */
