@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { AGENT_WS_PATH } from '../coordinator/src/ws/upgrade.js';
+import { AGENT_WS_PATH } from '../coordinator/src/ws/session-core.js';
 import {
   AuditEntrySchema,
   HostSchema,

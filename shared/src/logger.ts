@@ -45,7 +45,7 @@ export interface ConsoleLoggerOptions {
   readonly name: string;
   readonly level?: LogLevel;
   readonly clock?: Clock;
-  /** Where lines go; stderr by default. */
+  /** Where lines go; stderr (console.error, on every runtime) by default. */
   readonly write?: (line: string) => void;
 }
 
@@ -53,7 +53,7 @@ export interface ConsoleLoggerOptions {
 export function createConsoleLogger(options: ConsoleLoggerOptions): Logger {
   const minimum = RANK[options.level ?? 'info'];
   const clock = options.clock ?? systemClock;
-  const write = options.write ?? ((line: string) => process.stderr.write(line));
+  const write = options.write ?? ((line: string) => console.error(line.replace(/\n$/, '')));
   const log = (level: LogLevel, message: string, fields?: LogFields): void => {
     if (RANK[level] < minimum) return;
     const time = new Date(clock.now()).toISOString();

@@ -9,7 +9,7 @@ import type { KeyRing } from '../fleet/coordinator-key.js';
 import type { Fleet } from '../fleet/fleet.js';
 import { createLiveFeed, type LiveFeed } from '../live/live-feed.js';
 import type { Hub } from '../ws/hub.js';
-import { AGENT_WS_PATH } from '../ws/upgrade.js';
+import { AGENT_WS_PATH } from '../ws/session-core.js';
 import { type AdminEnv, requireToken } from './admin-auth.js';
 import { renderApiReference } from './api-reference.js';
 import { type AuthThrottle, createAuthThrottle } from './auth-throttle.js';

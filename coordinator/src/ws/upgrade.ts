@@ -8,8 +8,7 @@ import { verifyAgentAuth } from '../../../shared/src/tokens.js';
 import type { AgentKeys } from '../fleet/agent-keys.js';
 import { bearerToken } from '../http/admin-auth.js';
 import { problemParts } from '../http/problem.js';
-
-export const AGENT_WS_PATH = '/agent/v1/ws';
+import { AGENT_WS_PATH } from './session-core.js';
 
 function refuse(socket: Duplex, status: 401 | 404, detail: string): void {
   const { title, body, headers } = problemParts({

@@ -1,0 +1,264 @@
+/**
+ * One fleet's coordinator at the edge: a Durable Object running the same core as the Node
+ * coordinator (the Hono app, the fleet shell and engine, the drizzle queries over PostgreSQL).
+ * Agents' WebSockets are held through the hibernation API, so the object may be evicted while they
+ * stay connected; its alarm is the durable timer (stage delays, grace, the dead-UPS rule) and the
+ * keepalive that agents need (they drop a connection silent for 45 s).
+ */
+import { systemClock } from '../../../shared/src/clock.js';
+import { errorMessage } from '../../../shared/src/errors.js';
+import { createConsoleLogger, type Logger } from '../../../shared/src/logger.js';
+import { encodeMessage, MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../../../shared/src/protocol.js';
+import { createReplayGuard, SignatureError } from '../../../shared/src/signing.js';
+import { verifyAgentAuth } from '../../../shared/src/tokens.js';
+import { ensureAdminToken, loadOrCreateSigningKey } from '../bootstrap.js';
+import type { Database } from '../db/client.js';
+import { createAgentKeys } from '../fleet/agent-keys.js';
+import { createKeyRing } from '../fleet/coordinator-key.js';
+import { createFleet, type Fleet } from '../fleet/fleet.js';
+import { bearerToken } from '../http/admin-auth.js';
+import { createApp } from '../http/app.js';
+import { type Problem, problemOf, problemParts } from '../http/problem.js';
+import { type AgentConnection, createHub, type Hub } from '../ws/hub.js';
+import {
+  AGENT_WS_PATH,
+  closeSession,
+  openSession,
+  type SessionCoreDeps,
+  type SessionState,
+  sessionFrame,
+} from '../ws/session-core.js';
+import { type EdgeBindings, type EdgeConfig, loadEdgeConfig } from './edge-config.js';
+import { type EmbeddedMigration, openEdgeDatabase, schemaOfFleet } from './edge-database.js';
+import type { DurableObjectState, EdgeSocket } from './workerd-types.js';
+import { upgradeResponse, workerdGlobals } from './workerd-types.js';
+
+/** The committed migrations, put in by infra/build-edge.mjs. */
+declare const __UPSFLEET_MIGRATIONS__: EmbeddedMigration[];
+
+/** Headers the Worker sets (and overwrites) on every request it forwards to a fleet. */
+export const FLEET_HEADER = 'x-upsfleet-fleet';
+export const CLIENT_HEADER = 'x-upsfleet-client';
+const FLEET_KEY = 'fleet';
+
+interface Running {
+  readonly config: EdgeConfig;
+  readonly logger: Logger;
+  readonly database: Database;
+  readonly hub: Hub;
+  readonly fleet: Fleet;
+  readonly session: SessionCoreDeps;
+  readonly app: { fetch(request: Request, env?: unknown): Response | Promise<Response> };
+  readonly verifyAgent: (token: string) => Promise<string>;
+}
+
+export function problemResponse(problem: Problem): Response {
+  const { body, headers } = problemParts(problem);
+  return new Response(body, { status: problem.status, headers });
+}
+
+export class FleetObject {
+  private running: Promise<Running> | undefined;
+  /** The wrapper the hub knows for each socket (recreated after hibernation). */
+  private readonly connections = new WeakMap<EdgeSocket, AgentConnection>();
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly env: EdgeBindings,
+  ) {}
+
+  async fetch(request: Request): Promise<Response> {
+    try {
+      const running = await this.start(request.headers.get(FLEET_HEADER) ?? undefined);
+      const url = new URL(request.url);
+      if (url.pathname === AGENT_WS_PATH && request.headers.get('upgrade')?.toLowerCase() === 'websocket')
+        return await this.upgrade(running, request);
+      const client = request.headers.get(CLIENT_HEADER) ?? 'unknown';
+      // The shape the admin API's throttle reads the client's address from (as on Node).
+      return await running.app.fetch(request, { incoming: { socket: { remoteAddress: client } } });
+    } catch (error) {
+      console.error(`fleet object failed: ${errorMessage(error)}`);
+      return problemResponse(problemOf(error));
+    }
+  }
+
+  async webSocketMessage(socket: EdgeSocket, message: string | ArrayBuffer): Promise<void> {
+    const running = await this.start(undefined);
+    const state = socket.deserializeAttachment() as SessionState | null;
+    if (state === null) return;
+    const size =
+      typeof message === 'string' ? new TextEncoder().encode(message).byteLength : message.byteLength;
+    if (size > MAX_FRAME_BYTES) {
+      // What `ws` does on Node with maxPayload.
+      socket.close(1009, 'Max payload size exceeded');
+      return;
+    }
+    const frame = typeof message === 'string' ? { text: message } : ({ binary: true } as const);
+    await sessionFrame(running.session, this.connectionOf(socket, state.agentId), state, frame);
+    socket.serializeAttachment(state);
+  }
+
+  async webSocketClose(socket: EdgeSocket, code: number, reason: string): Promise<void> {
+    const running = await this.start(undefined);
+    const state = socket.deserializeAttachment() as SessionState | null;
+    try {
+      socket.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {
+      // already closed
+    }
+    if (state !== null)
+      await closeSession(running.session, this.connectionOf(socket, state.agentId), state, code, reason);
+  }
+
+  async webSocketError(socket: EdgeSocket, error: unknown): Promise<void> {
+    const running = await this.start(undefined);
+    running.logger.warn('agent connection error', { reason: errorMessage(error) });
+    await this.webSocketClose(socket, 1006, 'error');
+  }
+
+  async alarm(): Promise<void> {
+    await this.start(undefined);
+    // The engine's deadlines are re-evaluated on every start (resume), so waking is enough.
+  }
+
+  private connectionOf(socket: EdgeSocket, agentId: string): AgentConnection {
+    let connection = this.connections.get(socket);
+    if (connection === undefined) {
+      connection = {
+        agentId,
+        send: (text) => {
+          try {
+            socket.send(text);
+          } catch {
+            // closing: the order stays pending and is re-sent on reconnect
+          }
+        },
+        close: (code, reason) => {
+          try {
+            socket.close(code, reason);
+          } catch {
+            // already closed
+          }
+        },
+      };
+      this.connections.set(socket, connection);
+    }
+    return connection;
+  }
+
+  private async upgrade(running: Running, request: Request): Promise<Response> {
+    const token = bearerToken(request.headers.get('authorization') ?? undefined);
+    if (token === undefined)
+      return problemResponse({ status: 401, detail: 'missing bearer token', code: 'unauthorized' });
+    let agentId: string;
+    try {
+      agentId = await running.verifyAgent(token);
+    } catch (error) {
+      const reason = error instanceof SignatureError ? error.reason : 'error';
+      running.logger.warn('agent connection refused', { reason, detail: String(error) });
+      return problemResponse({
+        status: 401,
+        detail:
+          error instanceof SignatureError ? `agent token refused: ${error.reason}` : 'agent token refused',
+        code: 'unauthorized',
+      });
+    }
+    const { WebSocketPair } = workerdGlobals();
+    const pair = new WebSocketPair();
+    const server = pair[1];
+    this.ctx.acceptWebSocket(server);
+    const state = await openSession(running.session, this.connectionOf(server, agentId));
+    if (state !== undefined) server.serializeAttachment(state);
+    return upgradeResponse(pair[0]);
+  }
+
+  /** Builds the fleet's coordinator once per instance (again after an eviction). */
+  private start(fleetFromRequest: string | undefined): Promise<Running> {
+    this.running ??= this.ctx.blockConcurrencyWhile(() => this.boot(fleetFromRequest));
+    const running = this.running;
+    running.catch(() => {
+      if (this.running === running) this.running = undefined;
+    });
+    return running;
+  }
+
+  private async boot(fleetFromRequest: string | undefined): Promise<Running> {
+    const stored = await this.ctx.storage.get<string>(FLEET_KEY);
+    const fleetName = stored ?? fleetFromRequest;
+    if (fleetName === undefined) throw new Error('fleet object woken before it served a request');
+    if (stored === undefined) await this.ctx.storage.put(FLEET_KEY, fleetName);
+    const config = loadEdgeConfig(this.env, fleetName);
+    const clock = systemClock;
+    const logger = createConsoleLogger({
+      name: `coordinator[${fleetName}]`,
+      level: config.coordinator.logLevel,
+      write: (line) => console.log(line.trimEnd()),
+    });
+    const database = await openEdgeDatabase({
+      url: config.databaseUrl,
+      pgSchema: schemaOfFleet(fleetName),
+      migrations: __UPSFLEET_MIGRATIONS__,
+    });
+    const { db } = database;
+    const signingKey = await createKeyRing(db, await loadOrCreateSigningKey(db));
+    await ensureAdminToken(db, config.adminToken, () => undefined, logger);
+    const hub = createHub();
+    const agentKeys = createAgentKeys(db);
+    const sockets = this.ctx.getWebSockets();
+    const fleet = await createFleet({
+      db,
+      hub,
+      clock,
+      logger,
+      signingKey,
+      orderTtlMs: config.coordinator.orderTtlMs,
+      // Woken from hibernation with agents still connected, nothing was missed: no settling.
+      resumeSettleMs: sockets.length > 0 ? 0 : config.coordinator.resumeSettleMs,
+    });
+    const replayGuard = createReplayGuard();
+    const app = createApp({ db, clock, logger, signingKey, agentKeys, fleet, hub, replayGuard });
+    const session: SessionCoreDeps = {
+      db,
+      hub,
+      fleet,
+      agentKeys,
+      clock,
+      logger,
+      keyChain: () => signingKey.chain,
+    };
+    logger.info('coordinator started', {
+      fleet: fleetName,
+      agents: sockets.length,
+      protocol: PROTOCOL_VERSION,
+    });
+    // Agents that stayed connected while the object slept are back in the hub, and in the engine.
+    for (const socket of sockets) {
+      const state = socket.deserializeAttachment() as SessionState | null;
+      if (state === null) continue;
+      hub.add(this.connectionOf(socket, state.agentId));
+      if (state.greeted) await fleet.agentReady(state.agentId, state.name);
+    }
+    await fleet.resume();
+    return {
+      config,
+      logger,
+      database,
+      hub,
+      fleet,
+      session,
+      app,
+      verifyAgent: (token) => verifyAgentAuth(token, agentKeys.keyOf, replayGuard, clock.now()),
+    };
+  }
+}
+
+/** A frame that keeps an agent's connection alive (it drops one silent for 45 s). */
+export function keepaliveFrame(state: SessionState, now: number): string {
+  return encodeMessage({
+    type: 'welcome',
+    protocol: PROTOCOL_VERSION,
+    agentId: state.agentId,
+    name: state.name,
+    serverTime: now,
+  });
+}
