@@ -1,8 +1,8 @@
 import type { WebSocket } from 'ws';
 import type { SessionCoreDeps, SessionState } from './session-core.js';
+import { closeSession, openSession, sessionFrame } from './session-core.js';
 
 export type { HostReportIntake } from './session-core.js';
-import { closeSession, openSession, sessionFrame } from './session-core.js';
 
 export interface SessionDeps extends SessionCoreDeps {
   /** A ping every interval; no pong by the next one terminates the connection. */
