@@ -54,6 +54,10 @@ export async function openEdgeDatabase(options: {
     connection: { search_path: pgSchema },
     // Hyperdrive pools the connections; prepared statements do not survive its pooling.
     prepare: false,
+    // No timer and no idle socket may outlive the work, or the object never hibernates: idle
+    // connections close after a few seconds (reconnecting costs ~16 ms), none has a lifetime timer.
+    idle_timeout: 1,
+    max_lifetime: null,
   });
   const db = drizzle(client, { schema });
   try {

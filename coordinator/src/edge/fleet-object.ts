@@ -28,6 +28,7 @@ import {
   type SessionState,
   sessionFrame,
 } from '../ws/session-core.js';
+import { type AlarmScheduler, createAlarmScheduler } from './alarm-scheduler.js';
 import { type EdgeBindings, type EdgeConfig, loadEdgeConfig } from './edge-config.js';
 import { type EmbeddedMigration, openEdgeDatabase, schemaOfFleet } from './edge-database.js';
 import type { DurableObjectState, EdgeSocket } from './workerd-types.js';
@@ -47,6 +48,7 @@ interface Running {
   readonly database: Database;
   readonly hub: Hub;
   readonly fleet: Fleet;
+  readonly alarms: AlarmScheduler;
   readonly session: SessionCoreDeps;
   readonly app: { fetch(request: Request, env?: unknown): Response | Promise<Response> };
   readonly verifyAgent: (token: string) => Promise<string>;
@@ -117,8 +119,24 @@ export class FleetObject {
   }
 
   async alarm(): Promise<void> {
-    await this.start(undefined);
-    // The engine's deadlines are re-evaluated on every start (resume), so waking is enough.
+    const woken = this.running === undefined;
+    const running = await this.start(undefined);
+    running.logger.debug('alarm', { woken: woken || undefined });
+    // A start (after an eviction or a restart) has re-evaluated the engine already (resume).
+    running.alarms.fire(woken);
+    await running.fleet.idle();
+  }
+
+  /** A keepalive to every agent socket; false when there is none. */
+  private sendKeepalives(now: number): boolean {
+    let sent = false;
+    for (const socket of this.ctx.getWebSockets()) {
+      const state = socket.deserializeAttachment() as SessionState | null;
+      if (state === null) continue;
+      this.connectionOf(socket, state.agentId).send(keepaliveFrame(state, now));
+      sent = true;
+    }
+    return sent;
   }
 
   private connectionOf(socket: EdgeSocket, agentId: string): AgentConnection {
@@ -169,6 +187,7 @@ export class FleetObject {
     this.ctx.acceptWebSocket(server);
     const state = await openSession(running.session, this.connectionOf(server, agentId));
     if (state !== undefined) server.serializeAttachment(state);
+    running.alarms.keepalive(true);
     return upgradeResponse(pair[0]);
   }
 
@@ -205,6 +224,12 @@ export class FleetObject {
     const hub = createHub();
     const agentKeys = createAgentKeys(db);
     const sockets = this.ctx.getWebSockets();
+    const alarms = createAlarmScheduler({
+      storage: this.ctx.storage,
+      clock,
+      intervalMs: config.coordinator.heartbeatMs,
+      sendKeepalive: () => this.sendKeepalives(clock.now()),
+    });
     const fleet = await createFleet({
       db,
       hub,
@@ -214,6 +239,7 @@ export class FleetObject {
       orderTtlMs: config.coordinator.orderTtlMs,
       // Woken from hibernation with agents still connected, nothing was missed: no settling.
       resumeSettleMs: sockets.length > 0 ? 0 : config.coordinator.resumeSettleMs,
+      scheduler: alarms.scheduler,
     });
     const replayGuard = createReplayGuard();
     const app = createApp({ db, clock, logger, signingKey, agentKeys, fleet, hub, replayGuard });
@@ -239,12 +265,14 @@ export class FleetObject {
       if (state.greeted) await fleet.agentReady(state.agentId, state.name);
     }
     await fleet.resume();
+    alarms.keepalive(sockets.length > 0);
     return {
       config,
       logger,
       database,
       hub,
       fleet,
+      alarms,
       session,
       app,
       verifyAgent: (token) => verifyAgentAuth(token, agentKeys.keyOf, replayGuard, clock.now()),
@@ -253,7 +281,7 @@ export class FleetObject {
 }
 
 /** A frame that keeps an agent's connection alive (it drops one silent for 45 s). */
-export function keepaliveFrame(state: SessionState, now: number): string {
+function keepaliveFrame(state: SessionState, now: number): string {
   return encodeMessage({
     type: 'welcome',
     protocol: PROTOCOL_VERSION,

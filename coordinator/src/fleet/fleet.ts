@@ -103,6 +103,11 @@ export async function createFleet(deps: FleetDeps) {
       return run(() => resume(fleet));
     },
 
+    /** Resolves once every input queued so far has been decided (an edge alarm awaits its tick). */
+    idle(): Promise<void> {
+      return queue.idle();
+    },
+
     async stop(): Promise<void> {
       timer.stop();
       await queue.idle();

@@ -1,0 +1,68 @@
+/**
+ * A Durable Object has one alarm; the edge coordinator needs two wake-ups from it: the engine's
+ * next deadline (the fleet's Scheduler seam: stage delays, grace, the dead-UPS rule) and the
+ * keepalive that agents need (they drop a connection on which nothing arrived for 45 s). The alarm
+ * is set to the earlier of the two. It is durable: after an eviction or a restart it still fires,
+ * and the object's start re-evaluates the engine (resume), which arms the next deadline again.
+ */
+import type { Clock } from '../../../shared/src/clock.js';
+import type { Scheduler } from '../fleet/scheduler.js';
+import type { DurableObjectStorage } from './workerd-types.js';
+
+export interface AlarmScheduler {
+  /** The fleet's engine timer. */
+  readonly scheduler: Scheduler;
+  /** Keepalives every `intervalMs` while agents are connected (`false`: none). */
+  keepalive(on: boolean): void;
+  /**
+   * The alarm fired: runs what is due (the engine's task, the keepalive; the keepalive also when
+   * `forceKeepalive`, after an eviction lost its schedule) and re-arms.
+   */
+  fire(forceKeepalive: boolean): void;
+}
+
+export function createAlarmScheduler(deps: {
+  readonly storage: DurableObjectStorage;
+  readonly clock: Clock;
+  readonly intervalMs: number;
+  /** Sends a keepalive to every connected agent; false when there was none (keepalives stop). */
+  readonly sendKeepalive: () => boolean;
+}): AlarmScheduler {
+  const { storage, clock } = deps;
+  let engine: { at: number; task: () => void } | undefined;
+  let keepaliveAt: number | undefined;
+
+  const arm = () => {
+    const next = Math.min(engine?.at ?? Number.POSITIVE_INFINITY, keepaliveAt ?? Number.POSITIVE_INFINITY);
+    // Storage writes are ordered and confirmed before any output leaves the object (output gate).
+    void (Number.isFinite(next) ? storage.setAlarm(next) : storage.deleteAlarm());
+  };
+
+  return {
+    scheduler: {
+      at(ms, task) {
+        engine = { at: ms, task };
+        arm();
+      },
+      cancel() {
+        engine = undefined;
+        arm();
+      },
+    },
+    keepalive(on) {
+      if (on && keepaliveAt === undefined) keepaliveAt = clock.now() + deps.intervalMs;
+      if (!on) keepaliveAt = undefined;
+      arm();
+    },
+    fire(forceKeepalive) {
+      const now = clock.now();
+      if (forceKeepalive || (keepaliveAt !== undefined && keepaliveAt <= now)) {
+        keepaliveAt = deps.sendKeepalive() ? now + deps.intervalMs : undefined;
+      }
+      const due = engine !== undefined && engine.at <= now ? engine : undefined;
+      if (due !== undefined) engine = undefined;
+      arm();
+      due?.task();
+    },
+  };
+}
