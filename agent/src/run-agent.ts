@@ -157,11 +157,22 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     logger.warn(`the coordinator rotated its key: now trusting ${await keyId(next)}`);
   };
 
+  /**
+   * Welcomed on the current connection. An edge coordinator (which cannot send WebSocket pings)
+   * sends the welcome again as its keepalive: only the first one of a connection is news.
+   */
+  let welcomed = false;
   const onMessage = (message: CoordinatorMessage): void => {
     switch (message.type) {
       case 'welcome': {
         const skew = message.serverTime - clock.now();
         const fields = { agentId: message.agentId, skewMs: skew };
+        const again = welcomed;
+        welcomed = true;
+        if (again) {
+          logger.debug('welcome again (keepalive)', fields);
+          return;
+        }
         logger.info(`connected to ${socketUrl} as ${message.name}`, fields);
         if (message.agentId !== identity.agentId) {
           logger.error(`the coordinator welcomed agent ${message.agentId}, but this is ${identity.agentId}`);
@@ -230,6 +241,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     logger,
     roles,
     onState: (state) => {
+      if (state !== 'open') welcomed = false;
       if (!stopping) failSafe?.linkState(state);
       if (state !== 'open') delivery?.disconnected();
       if (state === 'stopped' && !stopping)
