@@ -1,6 +1,6 @@
 /**
- * The engine's state, inputs and effects: plain, serialisable data. A run's state is stored as-is
- * after every decision, so a restarted coordinator resumes exactly where it was.
+ * The engine's state, inputs and effects: plain, serialisable data. A run's state is stored after
+ * every decision, so a restarted coordinator resumes exactly where it was.
  */
 import type { PowerState } from '../../../shared/src/protocol.js';
 
@@ -76,15 +76,44 @@ export interface RunState {
 
 export interface EngineState {
   readonly ups: Readonly<Record<string, UpsView>>;
-  /** Which host agents are connected right now. */
-  readonly connected: Readonly<Record<string, boolean>>;
   readonly run: RunState | undefined;
   readonly nextRunNumber: number;
   /** Until then no stage fires (set after a coordinator restart, so that stale state settles first). */
   readonly holdUntil?: number;
 }
 
-export const initialEngineState: EngineState = { ups: {}, connected: {}, run: undefined, nextRunNumber: 1 };
+export const initialEngineState: EngineState = { ups: {}, run: undefined, nextRunNumber: 1 };
+
+/**
+ * The host agents' connections as they were before an input: `true` connected, `false` its
+ * connection closed, absent not heard of since the coordinator started. Not engine state: the shell
+ * keeps them (a hello or a goodbye costs nothing unless a run needs it) and they are never stored.
+ */
+export type Connections = ReadonlyMap<string, boolean>;
+
+/** Is the host connected, the input itself counted: `false` when its connection is known to be closed. */
+export type IsConnected = (host: string) => boolean | undefined;
+
+/**
+ * Whether a hello or a goodbye can change what the engine decides: a host woken in a restore coming
+ * back, or a host whose shutdown started going away. Otherwise the shell only notes the connection
+ * (deadlines are the timer's); no decision, nothing stored.
+ */
+export function connectionMatters(
+  state: EngineState,
+  input: Extract<EngineInput, { kind: 'host-connected' | 'host-disconnected' }>,
+): boolean {
+  const run = state.run;
+  if (run === undefined) return false;
+  if (run.restore !== undefined) return true;
+  return input.kind === 'host-disconnected' && run.hosts[input.host]?.status === 'started';
+}
+
+/** The connections after an input: what the shell (or a simulation) keeps between decisions. */
+export function applyConnection(connections: Map<string, boolean>, input: EngineInput): void {
+  if (input.kind === 'host-connected') connections.set(input.host, true);
+  else if (input.kind === 'host-disconnected') connections.set(input.host, false);
+}
 
 export type EngineInput =
   | {

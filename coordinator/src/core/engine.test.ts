@@ -1559,7 +1559,7 @@ describe('purity and persistence', () => {
     const stored = JSON.stringify(first.state);
     // A restarted coordinator: connections are gone, the timer is re-armed by a tick.
     const restarted = createTimeline(policy, {
-      state: { ...(JSON.parse(stored) as EngineState), connected: {} },
+      state: JSON.parse(stored) as EngineState,
     });
     expect(withoutWakes(restarted.feed(t(20), tick))).toEqual([]);
     expect(restarted.wakeAt).toBe(t(31));
@@ -1613,7 +1613,7 @@ describe('after a coordinator restart', () => {
     const policy = fleet({ stages: [{ name: 's', hosts: ['web1'], trigger: { onBattery: '5m' } }] });
     // On battery since t0 when the coordinator went down; it restarts at t+400 with a hold of 15 s.
     const before = decide(policy, initialEngineState, ups('ups-a', 'OB', t(0)), t(0)).state;
-    const restarted: EngineState = { ...before, connected: {}, holdUntil: t(415) };
+    const restarted: EngineState = { ...before, holdUntil: t(415) };
     const replayed = decide(policy, restarted, ups('ups-a', 'OB', t(400)), t(400));
     expect(replayed.effects.filter((e) => e.kind === 'order' || e.kind === 'stage-fired')).toEqual([]);
     expect(replayed.effects).toContainEqual({ kind: 'wake-at', at: t(415) });

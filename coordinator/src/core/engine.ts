@@ -1,11 +1,19 @@
 /**
- * The policy engine: a pure function `decide(policy, state, input, now) → { state, effects }`.
+ * The policy engine: a pure function `decide(policy, state, input, now, connections) → { state, effects }`.
  * No I/O and no timers: time comes in as `now`, and the engine asks to be called again with a
  * `wake-at` effect. The shell (fleet/) stores the state and carries out the effects.
  *
  * Internally one decision works on a private draft copy; the state passed in is never changed.
  */
-import type { Effect, EngineInput, EngineState, RunState, UpsView } from './engine-state.js';
+import type {
+  Connections,
+  Effect,
+  EngineInput,
+  EngineState,
+  IsConnected,
+  RunState,
+  UpsView,
+} from './engine-state.js';
 import type { Policy } from './policy.js';
 import { evaluateRestore } from './run-restore.js';
 import {
@@ -21,8 +29,8 @@ import {
 } from './run-stages.js';
 import { inTrouble } from './triggers.js';
 
-export type { Effect, EngineInput, EngineState, RunState, UpsView } from './engine-state.js';
-export { initialEngineState } from './engine-state.js';
+export type { Connections, Effect, EngineInput, EngineState, RunState, UpsView } from './engine-state.js';
+export { applyConnection, connectionMatters, initialEngineState } from './engine-state.js';
 
 export interface Decision {
   readonly state: EngineState;
@@ -115,14 +123,19 @@ function endRun(
   pass.effects.push({ kind: 'run-ended', run: run.number, reason });
 }
 
-function applyInput(state: Draft<EngineState>, input: EngineInput, now: number, pass: Pass): void {
+function applyInput(
+  state: Draft<EngineState>,
+  input: EngineInput,
+  now: number,
+  pass: Pass,
+  connected: IsConnected,
+): void {
   const run = state.run;
   switch (input.kind) {
     case 'ups':
       state.ups[input.ups] = nextUpsView(state.ups[input.ups], input, now);
       return;
     case 'host-connected': {
-      state.connected[input.host] = true;
       const woken = run?.restore?.woken[input.host];
       if (
         run !== undefined &&
@@ -136,7 +149,6 @@ function applyInput(state: Draft<EngineState>, input: EngineInput, now: number, 
       return;
     }
     case 'host-disconnected': {
-      state.connected[input.host] = false;
       const entry = run?.hosts[input.host];
       // Down is confirmed when the host said its shutdown started and then its connection closed.
       if (run !== undefined && entry !== undefined && entry.status === 'started') {
@@ -166,7 +178,7 @@ function applyInput(state: Draft<EngineState>, input: EngineInput, now: number, 
         ...entry,
         status: entry.status === 'started' && status === 'accepted' ? 'started' : status,
       };
-      if (status === 'started' && state.connected[input.host] === false) {
+      if (status === 'started' && connected(input.host) === false) {
         run.hosts[input.host] = { ...entry, status: 'down', downAt: now, downHow: 'confirmed' };
         pass.effects.push({ kind: 'host-down', run: run.number, host: input.host, how: 'confirmed' });
       }
@@ -191,7 +203,13 @@ function troubled(policy: Policy | undefined, state: Draft<EngineState>): string
     .map(([name]) => name);
 }
 
-function evaluate(policy: Policy | undefined, state: Draft<EngineState>, now: number, pass: Pass): void {
+function evaluate(
+  policy: Policy | undefined,
+  state: Draft<EngineState>,
+  now: number,
+  pass: Pass,
+  connected: IsConnected,
+): void {
   const inTroubleNow = troubled(policy, state);
   let run = state.run;
   if (run?.kind === 'drill' && inTroubleNow.length > 0) {
@@ -257,20 +275,33 @@ function evaluate(policy: Policy | undefined, state: Draft<EngineState>, now: nu
     }
   }
   completeFiredStages(policy, run, now, pass);
-  if (evaluateRestore(policy, state, run, now, pass) === 'done') endRun(state, run, 'restored', pass);
+  if (evaluateRestore(policy, state, run, now, pass, connected) === 'done')
+    endRun(state, run, 'restored', pass);
 }
 
+const NO_CONNECTIONS: Connections = new Map();
+
+/**
+ * One decision. `connections` are the host agents' connections before this input (a
+ * `host-connected` or `host-disconnected` input counts by itself); the caller keeps them.
+ */
 export function decide(
   policy: Policy | undefined,
   state: EngineState,
   input: EngineInput,
   now: number,
+  connections: Connections = NO_CONNECTIONS,
 ): Decision {
   const draft = structuredClone(state) as Draft<EngineState>;
   const pass: Pass = { effects: [], wakes: [] };
-  applyInput(draft, input, now, pass);
+  const connected: IsConnected = (host) => {
+    if ((input.kind === 'host-connected' || input.kind === 'host-disconnected') && input.host === host)
+      return input.kind === 'host-connected';
+    return connections.get(host);
+  };
+  applyInput(draft, input, now, pass, connected);
   applySilence(policy, draft, now, pass);
-  evaluate(policy, draft, now, pass);
+  evaluate(policy, draft, now, pass, connected);
   const future = pass.wakes.filter((at) => at > now);
   const effects: Effect[] = [...pass.effects];
   if (future.length > 0) effects.push({ kind: 'wake-at', at: Math.min(...future) });

@@ -4,7 +4,13 @@
  */
 import { formatDuration } from '../../../shared/src/duration.js';
 import { decide } from './engine.js';
-import { type EngineInput, type EngineState, initialEngineState, type RunEffect } from './engine-state.js';
+import {
+  applyConnection,
+  type EngineInput,
+  type EngineState,
+  initialEngineState,
+  type RunEffect,
+} from './engine-state.js';
 import {
   type PlanOptions,
   type Scenario,
@@ -113,6 +119,7 @@ export function simulatePlan(policy: Policy, scenario: Scenario, options: PlanOp
   const last = new Map<string, Extract<EngineInput, { kind: 'ups' }>>();
   const troubled = new Set<string>();
   const ticks = new Set<number>();
+  const connections = new Map<string, boolean>();
   const queue: Item[] = [];
   let seq = 0;
   const schedule = (at: number, input: EngineInput, gen?: number) =>
@@ -165,7 +172,8 @@ export function simulatePlan(policy: Policy, scenario: Scenario, options: PlanOp
   };
 
   const step = (input: EngineInput, at: number) => {
-    const decision = decide(policy, state, input, at);
+    const decision = decide(policy, state, input, at, connections);
+    applyConnection(connections, input);
     state = decision.state;
     lastAt = at;
     for (const effect of decision.effects) {

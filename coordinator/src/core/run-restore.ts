@@ -3,7 +3,7 @@
  * `restore.minCharge`, then the hosts that went down are woken one at a time in `restore.wake`
  * order; each gets `wakeTimeout` to reconnect (back) before the next, or is recorded missing.
  */
-import type { EngineState, UpsView } from './engine-state.js';
+import type { EngineState, IsConnected, UpsView } from './engine-state.js';
 import type { Policy } from './policy.js';
 import type { Draft, DraftRun, Pass } from './run-stages.js';
 
@@ -26,6 +26,7 @@ export function evaluateRestore(
   run: DraftRun,
   now: number,
   pass: Pass,
+  connected: IsConnected,
 ): 'done' | 'waiting' {
   const restore = run.restore;
   if (restore === undefined) return 'done';
@@ -43,7 +44,7 @@ export function evaluateRestore(
   );
   for (const host of toWake) {
     const woken = restore.woken[host];
-    if (woken === undefined && state.connected[host] === true) {
+    if (woken === undefined && connected(host) === true) {
       // It came back on its own (e.g. power-on after AC loss): nothing to wake.
       restore.woken[host] = { at: now, back: now };
       pass.effects.push({ kind: 'host-back', run: run.number, host });

@@ -7,7 +7,13 @@
  */
 import { interpretStatus } from '../../../shared/src/nut-status.js';
 import { decide } from './engine.js';
-import { type Effect, type EngineInput, type EngineState, initialEngineState } from './engine-state.js';
+import {
+  applyConnection,
+  type Effect,
+  type EngineInput,
+  type EngineState,
+  initialEngineState,
+} from './engine-state.js';
 import type { Policy } from './policy.js';
 
 export const S = 1_000;
@@ -92,12 +98,15 @@ export function createTimeline(policy: Policy | undefined, options: TimelineOpti
   let now = Number.NEGATIVE_INFINITY;
   let wakeAt: number | undefined;
   const log: Timed[] = [];
+  /** Connections are the caller's to keep (the shell's, in the coordinator); a restart starts without. */
+  const connections = new Map<string, boolean>();
 
   function step(at: number, input: EngineInput, out: Timed[]): void {
     if (at < now) throw new Error(`time went backwards: ${at} after ${now}`);
     now = at;
     const given = deepFreeze(options.persist === true ? throughJson(state) : state);
-    const decision = decide(policy, given, deepFreeze(structuredClone(input)), at);
+    const decision = decide(policy, given, deepFreeze(structuredClone(input)), at, connections);
+    applyConnection(connections, input);
     state = decision.state;
     wakeAt = undefined;
     for (const effect of decision.effects) {

@@ -1,10 +1,10 @@
-/** What an admin asks of the fleet: apply a policy, fire a stage, start a drill. Inside the serial queue. */
+/** What an admin asks of the fleet: apply a policy, fire a stage, start a drill. Each inside a batch (group-commit.ts). */
 import { ConflictError } from '../../../shared/src/errors.js';
 import type { Policy } from '../core/policy.js';
 import { findActiveAgentByName } from '../db/queries/agents.js';
 import { insertPolicy } from '../db/queries/policies.js';
 import type { FleetContext } from './context.js';
-import { decideAndCommit } from './decide-and-commit.js';
+import { decideInput } from './decide-input.js';
 
 /** Stores and applies a parsed policy; returns its warnings (e.g. hosts not enrolled yet). */
 export async function applyPolicy(
@@ -13,7 +13,8 @@ export async function applyPolicy(
   document: unknown,
   appliedBy: string,
 ): Promise<{ policy: Policy; warnings: string[] }> {
-  const { db, clock, logger } = fleet.deps;
+  const { clock, logger } = fleet.deps;
+  const db = fleet.db;
   await insertPolicy(db, document, appliedBy, new Date(clock.now()));
   fleet.policy = parsed;
   const warnings = [...parsed.warnings];
@@ -29,8 +30,8 @@ export async function applyPolicy(
     warnings: warnings.length,
   });
   for (const warning of warnings) logger.warn(`policy: ${warning}`);
-  await decideAndCommit(fleet, { kind: 'tick' });
-  await fleet.briefings.policyApplied(parsed, fleet.state.ups);
+  await decideInput(fleet, { kind: 'tick' });
+  fleet.batch?.afterCommit.push(() => fleet.briefings.policyApplied(parsed, fleet.state.ups));
   return { policy: parsed, warnings };
 }
 
@@ -44,7 +45,7 @@ export async function fireStage(fleet: FleetContext, stage: string): Promise<voi
   if (state.run?.phase === 'restoring') {
     throw new ConflictError('power is back and the run is restoring: a stage fired now would be ignored');
   }
-  await decideAndCommit(fleet, { kind: 'manual', stage });
+  await decideInput(fleet, { kind: 'manual', stage });
 }
 
 /** Starts a fleet-wide drill; refused while a run is active. Returns the run number. */
@@ -52,7 +53,7 @@ export async function startDrill(fleet: FleetContext): Promise<number> {
   if (fleet.policy === undefined) throw new ConflictError('no policy has been applied yet');
   const active = fleet.state.run;
   if (active !== undefined) throw new ConflictError(`run ${active.number} is in progress: no drill now`);
-  await decideAndCommit(fleet, { kind: 'start-drill' });
+  await decideInput(fleet, { kind: 'start-drill' });
   const started = fleet.state.run;
   if (started === undefined) throw new ConflictError('the drill did not start');
   return started.number;

@@ -1,21 +1,34 @@
 /**
  * What host agents tell the fleet: hello (briefing, then every order still owed), goodbye, an ack or
- * result for an order, a step of an order's progress. Each must run inside the serial queue.
+ * result for an order, a step of an order's progress. Each must run inside a batch (group-commit.ts).
  */
 import type { AgentMessage } from '../../../shared/src/protocol.js';
+import { applyConnection, connectionMatters, type EngineInput } from '../core/engine.js';
 import { findOrder, pendingOrdersFor, recordAck, recordResult } from '../db/queries/orders.js';
 import { addRunEvent, findRunByNumber } from '../db/queries/runs.js';
 import type { NotificationFact } from '../notify/facts.js';
 import type { FleetContext } from './context.js';
-import { decideAndCommit } from './decide-and-commit.js';
+import { decideInput } from './decide-input.js';
 import { deliverOrders } from './effects.js';
 import { reportInput } from './inputs.js';
 
 /** An agent said hello: it counts as connected, gets its briefing, then every order still owed to it. */
 export async function agentReady(fleet: FleetContext, agentId: string, name: string): Promise<void> {
+  await connection(fleet, { kind: 'host-connected', host: name });
+  // Orders are owed only within a run (pendingOrdersFor): without one, a hello reads nothing.
+  const owed = fleet.state.run !== undefined;
+  const work = async () => {
+    await fleet.briefings.hello(fleet.policy, fleet.state.ups, agentId, name);
+    if (owed) await resendOwed(fleet, agentId, name);
+  };
+  // What a hello sends reflects committed decisions only.
+  if (fleet.batch === undefined) await work();
+  else fleet.batch.afterCommit.push(work);
+}
+
+/** Every order still owed to the agent, sent again (after commit). */
+async function resendOwed(fleet: FleetContext, agentId: string, name: string): Promise<void> {
   const { db, clock, logger } = fleet.deps;
-  await decideAndCommit(fleet, { kind: 'host-connected', host: name });
-  await fleet.briefings.hello(fleet.policy, fleet.state.ups, agentId, name);
   const now = clock.now();
   const pending = await pendingOrdersFor(db, agentId, new Date(now));
   const sent = await deliverOrders(
@@ -34,7 +47,22 @@ export async function agentReady(fleet: FleetContext, agentId: string, name: str
 
 export function agentGone(fleet: FleetContext, name: string): Promise<void> {
   fleet.briefings.gone(name);
-  return decideAndCommit(fleet, { kind: 'host-disconnected', host: name });
+  return connection(fleet, { kind: 'host-disconnected', host: name });
+}
+
+/**
+ * A hello or goodbye: decided (and stored) only when the run needs it; otherwise only noted, at
+ * no cost however large the fleet. The connection counts either way, even if the decision fails.
+ */
+async function connection(
+  fleet: FleetContext,
+  input: Extract<EngineInput, { kind: 'host-connected' | 'host-disconnected' }>,
+): Promise<void> {
+  try {
+    if (connectionMatters(fleet.state, input)) await decideInput(fleet, input);
+  } finally {
+    applyConnection(fleet.connections, input);
+  }
 }
 
 export async function agentReport(
@@ -42,7 +70,8 @@ export async function agentReport(
   agentId: string,
   message: Extract<AgentMessage, { type: 'ack' | 'result' }>,
 ): Promise<void> {
-  const { db, clock, logger, metrics, notifier } = fleet.deps;
+  const { clock, logger, metrics, notifier } = fleet.deps;
+  const db = fleet.db;
   const at = new Date(clock.now());
   const known =
     message.type === 'ack'
@@ -88,7 +117,8 @@ export async function agentReport(
         exitCode: message.exitCode ?? null,
       };
       await db.transaction((tx) => notifier.publish(tx, [failed], at.getTime()));
-      notifier.kick();
+      if (fleet.batch === undefined) notifier.kick();
+      else fleet.batch.notified = true;
     }
   }
   const run = fleet.state.run;
@@ -108,7 +138,7 @@ export async function agentReport(
     });
     return;
   }
-  await decideAndCommit(fleet, reportInput(order.host, message));
+  await decideInput(fleet, reportInput(order.host, message));
 }
 
 /** A step of an order (a before hook, the shutdown command) for the run's timeline. */
@@ -117,7 +147,8 @@ export async function agentProgress(
   agentId: string,
   message: Extract<AgentMessage, { type: 'progress' }>,
 ): Promise<void> {
-  const { db, clock, logger } = fleet.deps;
+  const { clock, logger } = fleet.deps;
+  const db = fleet.db;
   const order = await findOrder(db, message.orderId);
   if (order === undefined || order.agentId !== agentId) {
     logger.warn('progress for an unknown order ignored', { agent: agentId, order: message.orderId });

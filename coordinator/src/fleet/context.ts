@@ -1,6 +1,6 @@
 /**
  * What the fleet shell's jobs share: their dependencies, the current policy and engine state (changed
- * only inside the serial queue), the briefings and the engine's one timer.
+ * only inside the serial queue), the batch being committed, the briefings and the engine's one timer.
  */
 import type { Clock } from '../../../shared/src/clock.js';
 import type { Logger } from '../../../shared/src/logger.js';
@@ -12,6 +12,7 @@ import type { MetricsHooks } from '../metrics/hooks.js';
 import type { NotificationFact } from '../notify/facts.js';
 import type { Hub } from '../ws/hub.js';
 import type { Briefings } from './briefings.js';
+import type { Outgoing } from './effects.js';
 import type { Scheduler } from './scheduler.js';
 
 export interface FleetDeps {
@@ -42,11 +43,36 @@ export interface EngineTimer {
   stop(): void;
 }
 
+/**
+ * The inputs decided together and committed in one transaction (group-commit.ts). What they send —
+ * orders, briefings, notifications — waits here until the commit.
+ */
+export interface Batch {
+  /** Orders to send once committed. */
+  readonly outgoing: Outgoing[];
+  /** Log lines of the effects recorded. */
+  readonly lines: string[];
+  /** Work for after the commit (a hello's briefing and owed orders, say), in order. */
+  readonly afterCommit: (() => Promise<void>)[];
+  /** The wake-up the latest decision asked for; only meaningful when `decided`. */
+  wake: number | undefined;
+  /** Some input was decided: the engine state is stored and the timer re-armed. */
+  decided: boolean;
+  /** Something was written to the notification outbox. */
+  notified: boolean;
+}
+
 export interface FleetContext {
   readonly deps: FleetDeps;
+  /** The database for the input being handled: the batch's transaction while one is open. */
+  db: Db;
+  /** The batch being decided, if any. */
+  batch: Batch | undefined;
   readonly briefings: Briefings;
   readonly timer: EngineTimer;
   /** Both change only inside the serial queue. */
   policy: Policy | undefined;
   state: EngineState;
+  /** The host agents' connections (by host name): not engine state, never stored. */
+  readonly connections: Map<string, boolean>;
 }

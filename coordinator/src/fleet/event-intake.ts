@@ -1,6 +1,6 @@
 /**
  * Event intake: a verified, signed UPS event from a watcher is checked against the policy, stored
- * (or recognised as a duplicate), then fed to the engine. Must run inside the serial queue.
+ * (or recognised as a duplicate), then fed to the engine. Must run inside a batch (group-commit.ts).
  */
 import { ConflictError, ForbiddenError, UnauthorizedError } from '../../../shared/src/errors.js';
 import type { VerifiedUpsEvent } from '../../../shared/src/tokens.js';
@@ -8,14 +8,15 @@ import { findActiveAgent } from '../db/queries/agents.js';
 import { recordUpsEvent } from '../db/queries/ups-events.js';
 import { factsFromUpsEvent, nextStageFor } from '../notify/from-engine.js';
 import type { FleetContext } from './context.js';
-import { decideAndCommit } from './decide-and-commit.js';
+import { decideInput } from './decide-input.js';
 import { upsInput } from './inputs.js';
 
 export async function ingestEvent(
   fleet: FleetContext,
   event: VerifiedUpsEvent,
 ): Promise<'stored' | 'duplicate'> {
-  const { db, clock, logger } = fleet.deps;
+  const { clock, logger } = fleet.deps;
+  const db = fleet.db;
   const agent = await findActiveAgent(db, event.agentId);
   if (agent === undefined) throw new UnauthorizedError(`agent ${event.agentId} is not active`);
   const { claims } = event;
@@ -76,7 +77,7 @@ export async function ingestEvent(
   // delivered late, or a watcher whose clock is off, must never make a stage fire at once.
   const wasDead = fleet.state.ups[claims.ups]?.dead === true;
   const current = fleet.policy;
-  await decideAndCommit(fleet, { ...input, at: clock.now() }, (after, now) =>
+  await decideInput(fleet, { ...input, at: clock.now() }, (after, now) =>
     factsFromUpsEvent(claims, {
       at: now,
       wasDead,

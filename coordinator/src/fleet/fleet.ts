@@ -1,14 +1,14 @@
 /**
  * The shell around the pure engine. Every input (a UPS event, an agent connecting or reporting, a
- * timer, an admin's request) goes through one serial queue: decide → in one transaction record the
- * effects and the new engine state → after commit, send the orders and re-arm the single timer
- * (decide-and-commit.ts). A restarted coordinator loads the stored engine state and carries on from
+ * timer, an admin's request) goes through one serial queue that commits in batches
+ * (group-commit.ts): the inputs waiting are decided one after another in memory (decide-input.ts)
+ * and recorded with the engine state in one transaction → after commit, the orders are sent and the
+ * single timer re-armed. A restarted coordinator loads the stored engine state and carries on from
  * there (resume.ts). Each host agent also gets a signed briefing (briefings.ts) so that it can
  * protect itself when the coordinator is gone. The jobs live in files named after them; this file
  * only wires them to the queue.
  */
 import type { AgentMessage } from '../../../shared/src/protocol.js';
-import { createSerialQueue } from '../../../shared/src/serial-queue.js';
 import type { VerifiedUpsEvent } from '../../../shared/src/tokens.js';
 import { type Policy, parsePolicy } from '../core/policy.js';
 import { raiseCounterSetting } from '../db/queries/settings.js';
@@ -16,8 +16,9 @@ import { applyPolicy, fireStage, startDrill } from './admin-commands.js';
 import { agentGone, agentProgress, agentReady, agentReport } from './agent-reports.js';
 import { BRIEFING_VERSION_SETTING, createBriefings } from './briefings.js';
 import type { FleetContext, FleetDeps } from './context.js';
-import { decideAndCommit } from './decide-and-commit.js';
+import { decideInput } from './decide-input.js';
 import { ingestEvent } from './event-intake.js';
+import { createGroupCommit } from './group-commit.js';
 import { loadStored, resume } from './resume.js';
 import { createTimeoutScheduler } from './scheduler.js';
 import { createEngineTimer } from './timer.js';
@@ -27,8 +28,6 @@ export { RESUME_SETTLE_MS } from './resume.js';
 
 export async function createFleet(deps: FleetDeps) {
   const { db, hub, clock, logger } = deps;
-  const queue = createSerialQueue();
-  const run = <T>(task: () => Promise<T>) => queue.run(task).finally(() => deps.onCommitted?.());
   const briefings = createBriefings({
     raiseVersionCeiling: (atLeast) => raiseCounterSetting(db, BRIEFING_VERSION_SETTING, atLeast),
     hub,
@@ -40,9 +39,19 @@ export async function createFleet(deps: FleetDeps) {
     scheduler: deps.scheduler ?? createTimeoutScheduler(clock),
     clock,
     logger,
-    tick: () => run(() => decideAndCommit(fleet, { kind: 'tick' })),
+    tick: () => run(() => decideInput(fleet, { kind: 'tick' })),
   });
-  const fleet: FleetContext = { deps, briefings, timer, ...(await loadStored(deps)) };
+  const fleet: FleetContext = {
+    deps,
+    briefings,
+    timer,
+    connections: new Map(),
+    db,
+    batch: undefined,
+    ...(await loadStored(deps)),
+  };
+  const queue = createGroupCommit(fleet);
+  const run = <T>(task: () => Promise<T>) => queue.run(task).finally(() => deps.onCommitted?.());
 
   return {
     get policy() {

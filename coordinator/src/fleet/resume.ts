@@ -11,7 +11,7 @@ import { loadEngineState } from '../db/queries/engine-state.js';
 import { latestPolicy } from '../db/queries/policies.js';
 import { listUpsStates } from '../db/queries/ups-events.js';
 import type { FleetContext } from './context.js';
-import { decideAndCommit } from './decide-and-commit.js';
+import { decideInput } from './decide-input.js';
 import { upsInput } from './inputs.js';
 
 /** After a restart with a run in progress, stages wait this long for fresh readings before firing. */
@@ -28,12 +28,10 @@ export async function loadStored(deps: {
   const policy = stored === undefined ? undefined : parsePolicy(stored.document);
   const saved = (await loadEngineState(deps.db)) as EngineState | undefined;
   if (saved === undefined) return { policy, state: initialEngineState };
-  // Connections do not survive a restart; agents reconnect and say hello again.
   // After a restart, stages wait a moment for fresh readings (the watcher's queued backlog, agents
   // reconnecting) rather than fire on what was true before the coordinator went down.
   const state: EngineState = {
     ...saved,
-    connected: {},
     ...(saved.run === undefined
       ? {}
       : { holdUntil: deps.clock.now() + (deps.resumeSettleMs ?? RESUME_SETTLE_MS) }),
@@ -45,8 +43,8 @@ export async function loadStored(deps: {
 
 /** Feeds the stored UPS states to the engine (the coordinator's clock, as for live events), then a tick. */
 export async function resume(fleet: FleetContext): Promise<void> {
-  const { db, clock } = fleet.deps;
-  for (const row of await listUpsStates(db)) {
+  const { clock } = fleet.deps;
+  for (const row of await listUpsStates(fleet.db)) {
     if (fleet.policy?.ups.has(row.ups) !== true) continue;
     const input = upsInput(
       {
@@ -57,7 +55,7 @@ export async function resume(fleet: FleetContext): Promise<void> {
       },
       row.ups,
     );
-    await decideAndCommit(fleet, { ...input, at: clock.now() });
+    await decideInput(fleet, { ...input, at: clock.now() });
   }
-  await decideAndCommit(fleet, { kind: 'tick' });
+  await decideInput(fleet, { kind: 'tick' });
 }

@@ -1,6 +1,6 @@
 /**
  * The engine's timer: deadlines (grace, delays, the dead-UPS rule) wake the engine with a `tick`
- * through the serial queue. A failed tick (the database restarting, say) is retried soon, since a
+ * through the serial queue (group-commit.ts). A failed tick (the database restarting, say) is retried soon, since a
  * deadline must not wait for the next input.
  */
 import type { Clock } from '../../../shared/src/clock.js';

@@ -1,41 +1,47 @@
 /**
- * One decision: decide → in one transaction record the effects, the new engine state and the
- * notifications → after commit, send the orders, re-arm the timer and brief the hosts whose power
- * changed. Must run inside the serial queue.
+ * One decision, inside a batch (group-commit.ts): decide in memory, then record the effects and the
+ * notifications in the batch's transaction, within a savepoint of their own (a decision that fails
+ * leaves nothing behind and the state as it was). The orders it issued are sent, the timer re-armed
+ * and the hosts briefed only after the batch commits.
  */
 import { decide, type EngineInput, type EngineState } from '../core/engine.js';
 import type { Effect as EngineEffect } from '../core/engine-state.js';
-import { saveEngineState } from '../db/queries/engine-state.js';
 import type { NotificationFact } from '../notify/facts.js';
 import { factsFromEffects } from '../notify/from-engine.js';
-import type { FleetContext } from './context.js';
-import { applyEffect, applyOrderEffects, deliverOrders, type Outgoing } from './effects.js';
+import type { Batch, FleetContext } from './context.js';
+import { applyEffect, applyOrderEffects, type Outgoing } from './effects.js';
+
+function batchOf(fleet: FleetContext): Batch {
+  if (fleet.batch === undefined) throw new Error('an engine input was decided outside a batch');
+  return fleet.batch;
+}
 
 /**
  * `notify` adds facts (a UPS event's) that need the state after the decision; they are written in
  * the same transaction as the decision.
  */
-export async function decideAndCommit(
+export async function decideInput(
   fleet: FleetContext,
   input: EngineInput,
   notify?: (after: EngineState, now: number) => NotificationFact[],
 ): Promise<void> {
+  const batch = batchOf(fleet);
   const { deps } = fleet;
-  const { db, logger } = deps;
   const now = deps.clock.now();
   const before = fleet.state;
-  const decision = decide(fleet.policy, before, input, now);
+  const policy = fleet.policy;
+  const decision = decide(policy, before, input, now, fleet.connections);
   const outgoing: Outgoing[] = [];
   const lines: string[] = [];
   let wake: number | undefined;
-  const policy = fleet.policy;
-  await db.transaction(async (tx) => {
+  let notified = false;
+  await fleet.db.transaction(async (tx) => {
     const ctx = {
       db: tx,
       policy,
       signingKey: deps.signingKey,
       orderTtlMs: deps.orderTtlMs,
-      logger,
+      logger: deps.logger,
       now,
       outgoing,
       cache: { runIds: new Map<number, string>() },
@@ -55,28 +61,22 @@ export async function decideAndCommit(
       }
     }
     await flush();
-    await saveEngineState(tx, decision.state, new Date(now));
     if (deps.notifier !== undefined) {
       const drill = (decision.state.run ?? before.run)?.kind === 'drill';
       const facts = [
         ...(notify?.(decision.state, now) ?? []),
         ...factsFromEffects(decision.effects, { at: now, drill }),
       ];
-      if (facts.length > 0) await deps.notifier.publish(tx, facts, now);
+      if (facts.length > 0) {
+        await deps.notifier.publish(tx, facts, now);
+        notified = true;
+      }
     }
   });
   fleet.state = decision.state;
-  deps.notifier?.kick();
-  for (const order of outgoing) deps.metrics?.orderIssued(order.kind);
-  for (const line of lines) logger.warn(line);
-  const sent = await deliverOrders(deps, outgoing, now);
-  for (const order of outgoing) {
-    if (!sent.includes(order))
-      logger.warn('agent not connected: the order waits for it', {
-        host: order.host,
-        order: order.orderId,
-      });
-  }
-  fleet.timer.schedule(wake);
-  await fleet.briefings.powerChanged(fleet.policy, before.ups, fleet.state.ups);
+  batch.outgoing.push(...outgoing);
+  batch.lines.push(...lines);
+  batch.wake = wake;
+  batch.decided = true;
+  batch.notified ||= notified;
 }
