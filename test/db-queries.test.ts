@@ -6,7 +6,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EngineState } from '../coordinator/src/core/engine-state.js';
 import type { Db } from '../coordinator/src/db/client.js';
+import { StoredDataError } from '../coordinator/src/db/errors.js';
 import {
   type AgentRow,
   findActiveAgent,
@@ -564,15 +566,37 @@ describeOnEachDatabase('query contract', (factory) => {
 
     it('the engine state round-trips as JSON and is replaced on save', async () => {
       expect(await loadEngineState(db)).toBeUndefined();
-      const state = {
-        ups: { 'ups-a': { power: 'battery', batterySince: 1_700_000_000_123 } },
-        run: null,
+      const state: EngineState = {
+        ups: {
+          'ups-a': {
+            power: 'battery',
+            lowBattery: false,
+            fsd: false,
+            dead: false,
+            charge: 80,
+            runtime: undefined,
+            batterySince: 1_700_000_000_123,
+            onlineSince: undefined,
+          },
+        },
+        run: undefined,
         nextRunNumber: 3,
       };
       await saveEngineState(db, state, at());
       expect(await loadEngineState(db)).toEqual(state);
       await saveEngineState(db, { ...state, nextRunNumber: 4 }, at(S));
       expect(await loadEngineState(db)).toEqual({ ...state, nextRunNumber: 4 });
+    });
+
+    it('a stored engine state this version cannot read is refused with a message that says so', async () => {
+      await db.execute(
+        sql`update engine_state set state = '{"ups": {"ups-a": {"power": "sideways"}}}'::jsonb`,
+      );
+      const error = await loadEngineState(db).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoredDataError);
+      expect(String((error as Error).message)).toMatch(
+        /^The stored engine state in the database cannot be read by this version of upsfleet \(ups\.ups-a\.power: .*/,
+      );
     });
   });
 

@@ -14,6 +14,7 @@ import {
   type EngineState,
   initialEngineState,
 } from './engine-state.js';
+import { parseEngineState } from './engine-state-schema.js';
 import type { Policy } from './policy.js';
 
 export const S = 1_000;
@@ -36,8 +37,9 @@ export function deepFreeze<T>(value: T): T {
 }
 
 /** The state as it comes back from the database (JSON: undefined members vanish). */
+/** As a restarted coordinator reads it: stored as JSON, parsed with the stored state's schema. */
 export function throughJson(state: EngineState): EngineState {
-  return JSON.parse(JSON.stringify(state)) as EngineState;
+  return parseEngineState(JSON.parse(JSON.stringify(state)));
 }
 
 /**

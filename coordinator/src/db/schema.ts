@@ -19,6 +19,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import type { EngineState } from '../core/engine-state.js';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -196,7 +197,7 @@ export const runEvents = pgTable(
 /** The engine's state, stored after every decision so that a restart resumes exactly there. */
 export const engineState = pgTable('engine_state', {
   id: integer('id').primaryKey(),
-  state: jsonb('state').notNull(),
+  state: jsonb('state').$type<EngineState>().notNull(),
   updatedAt: ts('updated_at').notNull(),
 });
 

@@ -26,7 +26,7 @@ export async function loadStored(deps: {
 }): Promise<{ policy: Policy | undefined; state: EngineState }> {
   const stored = await latestPolicy(deps.db);
   const policy = stored === undefined ? undefined : parsePolicy(stored.document);
-  const saved = (await loadEngineState(deps.db)) as EngineState | undefined;
+  const saved = await loadEngineState(deps.db);
   if (saved === undefined) return { policy, state: initialEngineState };
   // After a restart, stages wait a moment for fresh readings (the watcher's queued backlog, agents
   // reconnecting) rather than fire on what was true before the coordinator went down.
