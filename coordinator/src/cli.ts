@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createConsoleLogger } from '../../shared/src/logger.js';
 import { ConfigError, loadConfig } from './config.js';
+import { StoredDataError } from './db/errors.js';
 import { startCoordinator } from './main.js';
 
 export const COORDINATOR_USAGE = `Usage: upsfleet coordinator [options]
@@ -64,15 +65,25 @@ export async function coordinatorCommand(argv: readonly string[], env = process.
     throw error;
   }
   const logger = createConsoleLogger({ name: 'coordinator', level: config.logLevel });
-  const running = await startCoordinator(config, {
-    logger,
-    announceAdminToken: (token) => {
-      process.stdout.write(
-        `\nAdmin token (shown once, only its hash is stored — keep it now):\n\n  ${token}\n\n` +
-          'Use it as UPSFLEET_TOKEN for the upsfleet admin commands, or as "Authorization: Bearer <token>".\n\n',
-      );
-    },
-  });
+  let running: Awaited<ReturnType<typeof startCoordinator>>;
+  try {
+    running = await startCoordinator(config, {
+      logger,
+      announceAdminToken: (token) => {
+        process.stdout.write(
+          `\nAdmin token (shown once, only its hash is stored — keep it now):\n\n  ${token}\n\n` +
+            'Use it as UPSFLEET_TOKEN for the upsfleet admin commands, or as "Authorization: Bearer <token>".\n\n',
+        );
+      },
+    });
+  } catch (error) {
+    // Data this version cannot read: stop, saying so, rather than act on it.
+    if (error instanceof StoredDataError) {
+      process.stderr.write(`upsfleet coordinator: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info('stopping', { signal });
