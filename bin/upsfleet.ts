@@ -1,10 +1,9 @@
 /**
- * `upsfleet`: the one command-line program. Subcommands dispatch to the part that owns them.
+ * `upsfleet`: the one command-line program. Subcommands dispatch to the part that owns them, each
+ * loaded only when asked for: an admin command never loads the coordinator's server or database code.
  */
-import { agentCommand, enrollCommand, rotateKeyCommand } from '../agent/src/cli.js';
-import { ADMIN_COMMANDS, ADMIN_USAGE, adminCommand } from '../cli/src/admin-commands.js';
+import { ADMIN_COMMANDS, ADMIN_USAGE } from '../cli/src/admin-usage.js';
 import { describeError, exitCodeOf } from '../cli/src/exit-codes.js';
-import { coordinatorCommand } from '../coordinator/src/cli.js';
 
 const USAGE = `upsfleet — staged fleet shutdown when a shared UPS runs on battery
 
@@ -23,13 +22,13 @@ async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'coordinator':
-      return coordinatorCommand(rest);
+      return (await import('../coordinator/src/cli.js')).coordinatorCommand(rest);
     case 'agent':
-      return agentCommand([...rest]);
+      return (await import('../agent/src/cli.js')).agentCommand([...rest]);
     case 'enroll':
-      return enrollCommand([...rest]);
+      return (await import('../agent/src/cli.js')).enrollCommand([...rest]);
     case 'rotate-key':
-      return rotateKeyCommand([...rest]);
+      return (await import('../agent/src/cli.js')).rotateKeyCommand([...rest]);
     case undefined:
     case 'help':
     case '--help':
@@ -37,7 +36,8 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;
     default:
-      if (ADMIN_COMMANDS.has(command)) return adminCommand(command, rest);
+      if (ADMIN_COMMANDS.has(command))
+        return (await import('../cli/src/admin-commands.js')).adminCommand(command, rest);
       process.stderr.write(`upsfleet: unknown command "${command}"\n\n${USAGE}`);
       return 2;
   }

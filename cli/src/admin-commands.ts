@@ -1,6 +1,4 @@
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import {
   EnrollmentSchema,
@@ -19,49 +17,9 @@ import { createAdminClient } from './admin-client.js';
 import { ago, type CliContext, str } from './cli-context.js';
 import { auditCommand, eventsCommand, runsCommand } from './history-commands.js';
 import { notifyCommand } from './notify-commands.js';
+import { readDocument } from './read-document.js';
 import { drillCommand, policyCommand } from './run-commands.js';
 import { UsageError } from './usage-error.js';
-
-export const ADMIN_USAGE = `Admin commands (against a running coordinator):
-  upsfleet status                               the fleet at a glance: every UPS, hosts, the active run, channels
-  upsfleet hosts                                enrolled agents and whether they are connected
-  upsfleet hosts revoke NAME                    revoke an agent: disconnected, its key refused from now on
-  upsfleet enrollments create NAME [--ttl 1h]   one-time enrollment token for an agent
-  upsfleet policy show | apply FILE             the fleet policy
-  upsfleet policy validate FILE                 check a policy file: every error and warning
-  upsfleet policy plan [--scenario FILE] [--policy FILE] [--unresponsive h1,h2]
-                                                simulate: the timeline each host would see, touching nothing
-  upsfleet drill [--no-follow]                  fleet-wide dry run with live progress per stage and host
-  upsfleet stages fire STAGE                    fire a stage by hand (its trigger says manual: true)
-  upsfleet events [--follow] [--ups U] [--host H] [--type ONBATT] [--since ISO] [--limit N]
-                                                UPS events, newest first; --follow prints new ones as they come
-  upsfleet runs [RUN] [--limit N]               outages and drills; one run's timeline and orders
-  upsfleet tokens [create NAME --scopes read,write,admin [--expires 90d] | revoke NAME]
-                                                API tokens (the secret is shown once)
-  upsfleet audit [--actor TOKEN] [--limit N]    who changed what, when
-  upsfleet notify [list | apply FILE | remove NAME | test NAME]
-                                                notification channels (WeChat Work, Slack, Discord, Telegram, ntfy, webhook)
-
-Common options: --url URL (env UPSFLEET_URL, default http://127.0.0.1:8080),
-                --token TOKEN (env UPSFLEET_TOKEN), --json (machine-readable output)
-Exit codes: 0 done; 1 done, but it reports a failure (invalid policy, failing drill, test message
-not delivered); 2 wrong usage; 3 coordinator unreachable; 4 token refused (missing, wrong, expired,
-lacking the scope, throttled); 5 request refused (invalid input, not found, conflict) or failed.
-`;
-
-export const ADMIN_COMMANDS = new Set([
-  'enrollments',
-  'hosts',
-  'status',
-  'runs',
-  'policy',
-  'drill',
-  'stages',
-  'events',
-  'tokens',
-  'audit',
-  'notify',
-]);
 
 /** A watcher sends a snapshot at least every minute: two missed ones make the row stale. */
 const STALE_AFTER_MS = 150_000;
@@ -225,7 +183,7 @@ export async function adminCommand(
         return 0;
       }
       if (sub === 'apply' && arg !== undefined) {
-        const document: unknown = parseYaml(await readFile(arg, 'utf8'));
+        const document = await readDocument(arg);
         const result = await client.put('/api/v1/policy', PolicyAppliedSchema, document);
         out(result, () =>
           [`Policy applied from ${arg}.`, ...result.warnings.map((w) => `  warning: ${w}`)].join('\n'),

@@ -6,7 +6,7 @@
  * 5 the coordinator refused the request (invalid input, not found, conflict) or failed, or answered
  * with something its API does not document.
  */
-import { ApiError, UnexpectedResponseError, UnreachableError } from './admin-client.js';
+import { ApiError, UnexpectedResponseError, UnreachableError } from './errors.js';
 import { isUsageError } from './usage-error.js';
 
 export const ExitCode = {

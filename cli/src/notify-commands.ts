@@ -1,6 +1,4 @@
 /** `upsfleet notify [list | apply FILE | remove NAME | test NAME]`: notification channels. */
-import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import {
   ChannelRemovedSchema,
@@ -10,6 +8,7 @@ import {
 } from '../../shared/src/admin-api.js';
 import { formatTable } from '../../shared/src/text-table.js';
 import { ago, type CliContext, str } from './cli-context.js';
+import { readDocument } from './read-document.js';
 import { UsageError } from './usage-error.js';
 
 /** A channel in a file must at least be named: the name is its address in the API. */
@@ -45,7 +44,7 @@ export async function notifyCommand(ctx: CliContext, sub: string | undefined, ar
     return 0;
   }
   if (sub === 'apply' && arg !== undefined) {
-    const parsed: unknown = parseYaml(await readFile(arg, 'utf8'));
+    const parsed = await readDocument(arg);
     const channels = Array.isArray(parsed) ? parsed : [parsed];
     const applied: z.output<typeof ChannelViewSchema>[] = [];
     for (const channel of channels) {

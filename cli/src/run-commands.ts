@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import {
   DrillStartedSchema,
   PlanResultSchema,
@@ -8,14 +6,11 @@ import {
 } from '../../shared/src/admin-api.js';
 import type { AdminClient } from './admin-client.js';
 import { timelineLine } from './cli-context.js';
+import { readDocument } from './read-document.js';
 import { UsageError } from './usage-error.js';
 
 type Client = AdminClient;
 type Out = (data: unknown, human: () => string) => void;
-
-async function readDocument(path: string): Promise<unknown> {
-  return parseYaml(await readFile(path, 'utf8'));
-}
 
 /** `upsfleet policy validate FILE` and `upsfleet policy plan [--scenario FILE] [--policy FILE]`. */
 export async function policyCommand(

@@ -39,7 +39,7 @@ function spawnBundle(scope: Scope, bundle: string, cwd: string, args: string[]):
 
 async function footprint(context: BenchContext, scope: Scope): Promise<Row[]> {
   const { quick } = context.options;
-  const build = spawnNpm('build', ['run', 'build']);
+  const build = spawnNpm('build', ['run', 'build', '--', 'agent']);
   scope.defer('build', () => build.stop());
   if ((await build.exited) !== 0) throw new Error(`npm run build failed:\n${build.lines.join('\n')}`);
   const dir = await tempDir(scope, 'footprint');

@@ -4,7 +4,15 @@
  */
 import { parseArgs } from 'node:util';
 
-export const FIGURES = ['power-loss', 'fan-out', 'intake', 'footprint', 'coordinator', 'micro'] as const;
+export const FIGURES = [
+  'power-loss',
+  'fan-out',
+  'intake',
+  'footprint',
+  'coordinator',
+  'micro',
+  'cli',
+] as const;
 export type Figure = (typeof FIGURES)[number];
 
 /** How a figure's rows are labelled in the table: "1 power-loss". */

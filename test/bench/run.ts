@@ -10,6 +10,7 @@ import { openDatabase } from '../../coordinator/src/db/client.js';
 import { errorMessage } from '../../shared/src/errors.js';
 import { type BenchContext, createDataDirFactory, type FigureRunner } from './context.js';
 import { runAgentFootprint } from './fig-agent-footprint.js';
+import { runCliStart } from './fig-cli-start.js';
 import { runCoordinatorStart } from './fig-coordinator-start.js';
 import { runEventIntake } from './fig-event-intake.js';
 import { runFanOut } from './fig-fan-out.js';
@@ -27,7 +28,7 @@ import { formatTable, type Row } from './table.js';
 const QUICK_LANES: readonly (readonly Figure[])[] = [
   ['power-loss'],
   ['fan-out', 'intake'],
-  ['footprint', 'coordinator', 'micro'],
+  ['footprint', 'coordinator', 'micro', 'cli'],
 ];
 
 const RUNNERS: Record<Figure, FigureRunner> = {
@@ -37,6 +38,7 @@ const RUNNERS: Record<Figure, FigureRunner> = {
   footprint: runAgentFootprint,
   coordinator: runCoordinatorStart,
   micro: runMicro,
+  cli: runCliStart,
 };
 
 async function main(): Promise<number> {

@@ -66,7 +66,7 @@ describe('the agent bundle', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'upsfleet-bundle-'));
-    await run('npm', ['run', 'build'], { cwd: REPO_ROOT });
+    await run('npm', ['run', 'build', '--', 'agent'], { cwd: REPO_ROOT });
     lib = join(dir, 'usr-local-lib-upsfleet');
     await mkdir(lib);
     bundle = join(lib, 'upsfleet-agent.mjs');

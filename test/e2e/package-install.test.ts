@@ -1,0 +1,95 @@
+/**
+ * The CLI as a user installs it: `npm pack` makes the tarball, `npm i -g` installs it into a prefix of
+ * its own, and the installed `upsfleet` (the bundle, no tsx, no TypeScript) prints its help, runs a
+ * coordinator on its embedded database, and talks to it with an admin command; `npx upsfleet` finds
+ * the same program.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { coordinatorUrl, REPO_ROOT, type WatchedProcess, watchProcess } from '../helpers/processes.js';
+
+const run = promisify(execFile);
+const ADMIN_TOKEN = 'package-e2e-admin-token-0123456789';
+
+describe('the npm package', () => {
+  let dir: string;
+  let prefix: string;
+  let upsfleet: string;
+  let env: NodeJS.ProcessEnv;
+  let coordinator: WatchedProcess | undefined;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'upsfleet-package-'));
+    prefix = join(dir, 'prefix');
+    const { stdout } = await run('npm', ['pack', '--pack-destination', dir], { cwd: REPO_ROOT });
+    const tarball = stdout.trim().split('\n').at(-1) ?? '';
+    expect(tarball).toMatch(/^upsfleet-.*\.tgz$/);
+    await run(
+      'npm',
+      [
+        'install',
+        '--global',
+        '--prefix',
+        prefix,
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        `./${tarball}`,
+      ],
+      { cwd: dir },
+    );
+    upsfleet = join(prefix, 'bin', 'upsfleet');
+    // What a user's shell has: the prefix's bin on PATH, and no checkout anywhere near.
+    env = { PATH: `${join(prefix, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`, HOME: dir };
+  });
+
+  afterAll(async () => {
+    await coordinator?.stop();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('installs with PGlite as its only dependency (everything else is in the bundle)', async () => {
+    const installed = join(prefix, 'lib', 'node_modules', 'upsfleet');
+    expect(await readdir(join(installed, 'node_modules'))).toEqual(['@electric-sql']);
+    expect(await readdir(installed)).not.toContain('coordinator');
+  });
+
+  it('`upsfleet --help` prints the commands', async () => {
+    const { stdout } = await run(upsfleet, ['--help'], { cwd: dir, env });
+    expect(stdout).toMatch(/^upsfleet — staged fleet shutdown/);
+    expect(stdout).toContain('upsfleet policy plan');
+  });
+
+  it('runs a coordinator on its embedded database, and an admin command talks to it', async () => {
+    const child = spawn(
+      upsfleet,
+      ['coordinator', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')],
+      {
+        cwd: dir,
+        env: { ...env, UPSFLEET_ADMIN_TOKEN: ADMIN_TOKEN },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      },
+    );
+    coordinator = watchProcess(child, 'installed coordinator');
+    const url = await coordinatorUrl(coordinator);
+    const { stdout } = await run(upsfleet, ['status', '--url', url, '--token', ADMIN_TOKEN], {
+      cwd: dir,
+      env,
+    });
+    expect(stdout).toContain('Hosts: 0 of 0 enrolled connected');
+    expect(stdout).toContain('Policy: none applied');
+  });
+
+  it('`npx upsfleet` runs the installed program', async () => {
+    const { stdout } = await run('npx', ['--no-install', 'upsfleet', '--help'], {
+      cwd: dir,
+      env: { ...env, npm_config_prefix: prefix },
+    });
+    expect(stdout).toMatch(/^upsfleet — staged fleet shutdown/);
+  });
+});
