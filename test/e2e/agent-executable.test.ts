@@ -9,13 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { z } from 'zod';
-import {
-  DrillStartedSchema,
-  EnrollmentSchema,
-  PolicyAppliedSchema,
-  RunDetailSchema,
-} from '../../shared/src/admin-api.js';
+import { DrillStartedSchema, EnrollmentSchema, RunDetailSchema } from '../../shared/src/admin-api.js';
+import { createAdminApi } from '../helpers/admin-api.js';
 import {
   coordinatorUrl,
   REPO_ROOT,
@@ -73,21 +68,13 @@ describe('the agent as a single executable', () => {
     );
     processes.push(coordinator);
     const base = await coordinatorUrl(coordinator);
-    const api = async <S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown) => {
-      const response = await fetch(`${base}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      expect(response.ok, `${method} ${path}: ${response.status}`).toBe(true);
-      return schema.parse(await response.json());
-    };
-    await api('PUT', '/api/v1/policy', PolicyAppliedSchema, {
+    const api = createAdminApi({ base, token: ADMIN_TOKEN });
+    await api.call('PUT', '/api/v1/policy', {
       ups: [{ name: 'nas-ups', watcher: 'nas' }],
       hosts: [{ name: 'pi', ups: ['nas-ups'] }],
       stages: [{ name: 'all', hosts: ['pi'], trigger: { onBattery: '1m' } }],
     });
-    const { token } = await api('POST', '/api/v1/enrollments', EnrollmentSchema, { name: 'pi' });
+    const { token } = EnrollmentSchema.parse(await api.call('POST', '/api/v1/enrollments', { name: 'pi' }));
     const stateDir = join(dir, 'state');
     await run(exe, ['enroll', '--coordinator', base, '--name', 'pi', '--state-dir', stateDir], {
       cwd: dir,
@@ -119,9 +106,9 @@ describe('the agent as a single executable', () => {
     processes.push(agent);
     await agent.waitForLine(/connected to .* as pi/, 'connected');
 
-    const drill = await api('POST', '/api/v1/drills', DrillStartedSchema, {});
+    const drill = DrillStartedSchema.parse(await api.call('POST', '/api/v1/drills', {}));
     await coordinator.waitForLine(/run \d+ ended: drill-complete/, 'the end of the drill');
-    const drilled = await api('GET', `/api/v1/runs/${drill.number}`, RunDetailSchema);
+    const drilled = RunDetailSchema.parse(await api.call('GET', `/api/v1/runs/${drill.number}`));
     expect(drilled.orders).toEqual([expect.objectContaining({ host: 'pi', outcome: 'drill', error: null })]);
   });
 });
