@@ -1,0 +1,230 @@
+/**
+ * The coordinator's contract at its edges, as one suite run against every runtime (the Node
+ * coordinator in test/coordinator-contract.test.ts, the edge Worker in test/edge/): what it refuses,
+ * with which status and problem document, and which WebSocket close codes an agent gets. Same
+ * expectations for both: a difference between the runtimes fails one of them.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { CloseCode, MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../../shared/src/protocol.js';
+import { generateSigningKey, type SigningKeyPair } from '../../shared/src/signing.js';
+import { signAgentAuth } from '../../shared/src/tokens.js';
+
+export interface RunningCoordinatorUnderTest {
+  readonly url: string;
+  readonly adminToken: string;
+  stop(): Promise<void>;
+}
+
+interface Problem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+}
+
+async function problemOf(response: Response): Promise<Problem> {
+  expect(response.headers.get('content-type')).toBe('application/problem+json');
+  return (await response.json()) as Problem;
+}
+
+/** Frames are kept from the first byte: a welcome may arrive in the same packet as the upgrade. */
+const received = new WeakMap<WebSocket, Record<string, unknown>[]>();
+
+/** Opens the agent WebSocket; resolves with the HTTP status of a refused upgrade, or the socket. */
+function connect(url: string, token: string | undefined): Promise<{ status: number; ws?: WebSocket }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/agent/v1/ws`, {
+      headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+    });
+    const frames: Record<string, unknown>[] = [];
+    received.set(ws, frames);
+    ws.on('message', (data) => frames.push(JSON.parse(data.toString()) as Record<string, unknown>));
+    ws.once('unexpected-response', (_request, response) => {
+      resolve({ status: response.statusCode ?? 0 });
+      ws.terminate();
+    });
+    ws.once('open', () => resolve({ status: 101, ws }));
+    ws.once('error', reject);
+  });
+}
+
+function closed(ws: WebSocket): Promise<number> {
+  return new Promise((resolve) => ws.once('close', (code) => resolve(code)));
+}
+
+/** The first frame of `type` the coordinator sent (or sends). */
+function frame(ws: WebSocket, type: string): Promise<Record<string, unknown>> {
+  const frames = received.get(ws) ?? [];
+  const seen = frames.find((message) => message.type === type);
+  if (seen !== undefined) return Promise.resolve(seen);
+  return new Promise((resolve) => {
+    const onMessage = () => {
+      const message = frames.find((candidate) => candidate.type === type);
+      if (message === undefined) return;
+      ws.off('message', onMessage);
+      resolve(message);
+    };
+    ws.on('message', onMessage);
+  });
+}
+
+export function describeCoordinatorContract(
+  runtime: string,
+  start: () => Promise<RunningCoordinatorUnderTest>,
+): void {
+  describe(`the coordinator's contract [${runtime}]`, () => {
+    let coordinator: RunningCoordinatorUnderTest;
+    let url: string;
+    const agent: { id?: string; key?: SigningKeyPair } = {};
+
+    const admin = (method: string, path: string, body?: unknown, token = coordinator.adminToken) =>
+      fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      });
+
+    async function agentToken(): Promise<string> {
+      if (agent.id === undefined || agent.key === undefined) throw new Error('no agent enrolled');
+      return signAgentAuth(agent.key, agent.id, Date.now());
+    }
+
+    beforeAll(async () => {
+      coordinator = await start();
+      url = coordinator.url;
+      const created = await admin('POST', '/api/v1/enrollments', { name: 'contract-host' });
+      const { token } = (await created.json()) as { token: string };
+      const { keyPair } = await generateSigningKey();
+      const enrolled = await fetch(`${url}/agent/v1/enroll`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token, name: 'contract-host', publicKey: keyPair.publicJwk }),
+      });
+      expect(enrolled.status).toBe(201);
+      agent.id = ((await enrolled.json()) as { agentId: string }).agentId;
+      agent.key = keyPair;
+    });
+
+    afterAll(async () => {
+      await coordinator?.stop();
+    });
+
+    it('answers health and its documents', async () => {
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      const document = (await (await fetch(`${url}/openapi.json`)).json()) as { openapi: string };
+      expect(document.openapi).toMatch(/^3\.1/);
+      expect((await fetch(`${url}/docs`)).headers.get('content-type')).toMatch(/^text\/html/);
+    });
+
+    it('refuses a missing or wrong admin token with a 401 problem', async () => {
+      const missing = await fetch(`${url}/api/v1/status`);
+      expect(missing.status).toBe(401);
+      expect(missing.headers.get('www-authenticate')).toBe('Bearer realm="upsfleet"');
+      expect(await problemOf(missing)).toMatchObject({ status: 401, title: 'Unauthorized' });
+      const wrong = await admin('GET', '/api/v1/status', undefined, 'ufa_not-a-token-of-this-coordinator');
+      expect(await problemOf(wrong)).toMatchObject({ status: 401 });
+    });
+
+    it('refuses an unknown route, an invalid policy and a malformed body as problems', async () => {
+      expect(await problemOf(await admin('GET', '/api/v1/nothing-here'))).toMatchObject({
+        status: 404,
+        type: 'https://upsfleet.dev/problems/not_found',
+      });
+      const invalid = await admin('PUT', '/api/v1/policy', {
+        ups: [{ name: 'nas-ups', watcher: 'nas' }],
+        hosts: [{ name: 'web1', ups: ['nas-ups'] }],
+        stages: [{ name: 'apps', hosts: ['web9'], trigger: { onBattery: '30s' } }],
+      });
+      const problem = await problemOf(invalid);
+      expect(problem.status).toBe(422);
+      expect(problem.detail).toContain('web9');
+      expect((await admin('POST', '/api/v1/enrollments', '{"name":')).status).toBe(400);
+      expect((await admin('POST', '/api/v1/enrollments', { name: 'x', extra: 1 })).status).toBe(400);
+    });
+
+    it('refuses a used or unknown enrollment token', async () => {
+      const { keyPair } = await generateSigningKey();
+      const refused = await fetch(`${url}/agent/v1/enroll`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          token: `ufe_${'x'.repeat(43)}`,
+          name: 'intruder',
+          publicKey: keyPair.publicJwk,
+        }),
+      });
+      expect((await problemOf(refused)).status).toBe(401);
+    });
+
+    it('refuses an agent before the upgrade: no token, a forged one, a replayed one (401)', async () => {
+      expect((await connect(url, undefined)).status).toBe(401);
+      const { keyPair: forger } = await generateSigningKey();
+      expect((await connect(url, await signAgentAuth(forger, agent.id ?? '', Date.now()))).status).toBe(401);
+      const token = await agentToken();
+      const first = await connect(url, token);
+      expect(first.status).toBe(101);
+      first.ws?.close(CloseCode.Normal);
+      expect((await connect(url, token)).status).toBe(401);
+    });
+
+    it('welcomes an agent, and closes on a bad frame (4400), an oversized one (1009), another protocol (4426)', async () => {
+      const good = await connect(url, await agentToken());
+      if (good.ws === undefined) throw new Error('not connected');
+      const welcome = await frame(good.ws, 'welcome');
+      expect(welcome).toMatchObject({ protocol: PROTOCOL_VERSION, agentId: agent.id, name: 'contract-host' });
+      const bad = closed(good.ws);
+      good.ws.send('{"type":"no-such-frame"}');
+      expect(await bad).toBe(CloseCode.ProtocolError);
+
+      const big = await connect(url, await agentToken());
+      if (big.ws === undefined) throw new Error('not connected');
+      await frame(big.ws, 'welcome');
+      const tooBig = closed(big.ws);
+      big.ws.send(JSON.stringify({ type: 'hello', pad: 'x'.repeat(MAX_FRAME_BYTES) }));
+      expect(await tooBig).toBe(CloseCode.MessageTooBig);
+
+      const old = await connect(url, await agentToken());
+      if (old.ws === undefined) throw new Error('not connected');
+      await frame(old.ws, 'welcome');
+      const version = closed(old.ws);
+      old.ws.send(
+        JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION + 1, version: 'x', roles: ['host'] }),
+      );
+      expect(await version).toBe(CloseCode.UnsupportedVersion);
+    });
+
+    it('answers a message it refuses with an error frame, keeping the connection', async () => {
+      const socket = await connect(url, await agentToken());
+      if (socket.ws === undefined) throw new Error('not connected');
+      await frame(socket.ws, 'welcome');
+      const error = frame(socket.ws, 'error');
+      socket.ws.send(JSON.stringify({ type: 'ack', orderId: crypto.randomUUID(), status: 'accepted' }));
+      expect(await error).toMatchObject({ type: 'error', code: 'protocol' });
+      socket.ws.close(CloseCode.Normal);
+    });
+
+    it('replaces an older connection (4409) and closes a revoked agent (4403), then refuses it', async () => {
+      const older = await connect(url, await agentToken());
+      if (older.ws === undefined) throw new Error('not connected');
+      await frame(older.ws, 'welcome');
+      const replaced = closed(older.ws);
+      const newer = await connect(url, await agentToken());
+      if (newer.ws === undefined) throw new Error('not connected');
+      await frame(newer.ws, 'welcome');
+      expect(await replaced).toBe(CloseCode.Replaced);
+
+      const revoked = closed(newer.ws);
+      expect((await admin('POST', '/api/v1/hosts/contract-host/revoke')).status).toBe(200);
+      expect(await revoked).toBe(CloseCode.Revoked);
+      expect((await connect(url, await agentToken())).status).toBe(401);
+    });
+
+    // Last: a runtime may close the connection after refusing the body unread.
+    it('refuses a body over 1 MiB before reading it (413)', async () => {
+      const big = JSON.stringify({ name: 'x'.repeat(1_100_000) });
+      expect(await problemOf(await admin('POST', '/api/v1/enrollments', big))).toMatchObject({ status: 413 });
+    });
+  });
+}
