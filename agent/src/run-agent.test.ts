@@ -85,9 +85,16 @@ describe('runAgent', () => {
     try {
       const [ws] = await once(wss, 'connection');
       expect((await messages.next()).type).toBe('hello');
-      ws.send(
-        encodeMessage({ type: 'welcome', protocol: 1, agentId: 'agent-web1', name: 'web1', serverTime: T0 }),
-      );
+      const welcome = encodeMessage({
+        type: 'welcome',
+        protocol: 1,
+        agentId: 'agent-web1',
+        name: 'web1',
+        serverTime: T0,
+      });
+      ws.send(welcome);
+      // An edge coordinator's keepalive: the same welcome again, on the same connection.
+      ws.send(welcome);
       const orderId = randomId();
       const token = await signOrder(coordinator, {
         orderId,
@@ -112,6 +119,8 @@ describe('runAgent', () => {
 
       const lines = logger.lines().join('\n');
       expect(lines).toContain(`connected to ${config.coordinator.replace('http', 'ws')}/agent/v1/ws as web1`);
+      expect(lines.match(/connected to/g)).toHaveLength(1);
+      expect(logger.entries.filter((entry) => entry.message === 'welcome again (keepalive)')).toHaveLength(1);
       expect(lines).toMatch(/shutdown command exited 0/);
     } finally {
       await agent.stop();

@@ -3,19 +3,20 @@
  * (or a hand-edited one) is refused with a 400 rather than silently returning the wrong page.
  */
 import { z } from 'zod';
+import { decodeBase64, encodeBase64 } from '../../../shared/src/base64.js';
 import { ProtocolError } from '../../../shared/src/errors.js';
 
 const CursorSchema = z.strictObject({ l: z.string(), p: z.number().int().nonnegative() });
 
 export function encodeCursor(list: string, position: number): string {
-  return Buffer.from(JSON.stringify({ l: list, p: position }), 'utf8').toString('base64url');
+  return encodeBase64(JSON.stringify({ l: list, p: position }), { url: true });
 }
 
 /** The position in `list` a cursor points at; a bad cursor is a 400 that says so. */
 export function decodeCursor(list: string, cursor: string): number {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    parsed = JSON.parse(decodeBase64(cursor));
   } catch {
     parsed = undefined;
   }

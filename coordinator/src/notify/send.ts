@@ -2,6 +2,8 @@
  * One HTTP request to a chat service, bounded by a timeout, its answer read (at most 64 KiB) and
  * interpreted. The only place notifications touch the network.
  */
+
+import { decodeChunks } from '../../../shared/src/base64.js';
 import type { Clock } from '../../../shared/src/clock.js';
 import type { ChannelType } from './channels.js';
 import type { HttpRequest } from './formatters.js';
@@ -25,7 +27,7 @@ async function readLimited(response: Response): Promise<string> {
       break;
     }
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return decodeChunks(chunks);
 }
 
 export interface Sent {

@@ -1,5 +1,7 @@
 /** Small pure text helpers for messages read on a phone: durations, limits, header encoding. */
 
+import { encodeBase64 } from '../../../shared/src/base64.js';
+
 /** A duration as a person says it: `45 s`, `90 s`, `14 min`, `2 min 30 s`, `1 h 5 min`. */
 export function humanDuration(ms: number): string {
   const seconds = Math.max(0, Math.round(ms / 1000));
@@ -71,5 +73,5 @@ export function encodeHeaderText(text: string): string {
     chunk += char;
   }
   if (chunk !== '') words.push(chunk);
-  return words.map((word) => `=?UTF-8?B?${Buffer.from(word, 'utf8').toString('base64')}?=`).join(' ');
+  return words.map((word) => `=?UTF-8?B?${encodeBase64(word)}?=`).join(' ');
 }

@@ -40,12 +40,9 @@ const CORE_ENTRIES = [
  * (workerd's `nodejs_compat` provides `node:crypto` and `Buffer`, so these run on the edge today.)
  */
 const STILL_ALLOWED: readonly Finding[] = [
-  { file: 'coordinator/src/http/cursor.ts', what: 'global Buffer' },
   { file: 'coordinator/src/notify/formatters.ts', what: 'import node:crypto' },
   { file: 'coordinator/src/notify/notifier.ts', what: 'timer .unref()' },
   { file: 'coordinator/src/notify/notifier.ts', what: 'type NodeJS.Timeout' },
-  { file: 'coordinator/src/notify/send.ts', what: 'global Buffer' },
-  { file: 'coordinator/src/notify/text.ts', what: 'global Buffer' },
   { file: 'coordinator/src/secrets.ts', what: 'import node:crypto' },
 ];
 
