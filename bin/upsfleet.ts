@@ -13,6 +13,8 @@ Usage: upsfleet <command> [options]
   agent --config FILE
   enroll --coordinator URL --token TOKEN --name NAME [--state-dir DIR]
   rotate-key --config FILE       give this agent a new key (then restart it)
+  import-nut --upsmon FILE [--upssched FILE] [--notify-script FILE] [--out DIR]
+                                 carry a NUT secondary over: agent.yaml, policy.yaml, channels.yaml
 
 ${ADMIN_USAGE}
 Run "upsfleet <command> --help" for the options of a command.
@@ -29,6 +31,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return (await import('../agent/src/cli.js')).enrollCommand([...rest]);
     case 'rotate-key':
       return (await import('../agent/src/cli.js')).rotateKeyCommand([...rest]);
+    case 'import-nut':
+      return (await import('../cli/src/import-nut/command.js')).importNutCommand(rest);
     case undefined:
     case 'help':
     case '--help':
