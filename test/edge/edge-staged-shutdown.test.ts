@@ -84,7 +84,7 @@ describeEdge('the edge coordinator in local workerd', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'upsfleet-edge-'));
-    await run(process.execPath, ['infra/build.mjs'], { cwd: REPO_ROOT });
+    await run(process.execPath, ['infra/build.mjs', 'agent'], { cwd: REPO_ROOT });
     bundle = join(REPO_ROOT, 'dist', 'upsfleet-agent.mjs');
     upsd = await startUpsd();
     edge = await startEdgeCoordinator({
@@ -119,9 +119,9 @@ describeEdge('the edge coordinator in local workerd', () => {
         '  - { name: db1, ups: [nas-ups] }',
         'stages:',
         // Long enough for the object to be evicted (after 10-15 s idle in local workerd) before it
-        // fires, with at most one keepalive (every 30 s) in between.
-        '  - { name: apps, hosts: [web1], trigger: { onBattery: 30s }, grace: 30s }',
-        '  - { name: storage, hosts: [db1], trigger: { onBattery: 45s }, after: [apps], grace: 30s }',
+        // fires: at most one keepalive (every 30 s) in between leaves an idle gap of 20 s or more.
+        '  - { name: apps, hosts: [web1], trigger: { onBattery: 40s }, grace: 30s }',
+        '  - { name: storage, hosts: [db1], trigger: { onBattery: 55s }, after: [apps], grace: 30s }',
       ].join('\n'),
     );
     const applied = await cli('policy', 'apply', policy);
@@ -212,7 +212,7 @@ describeEdge('the edge coordinator in local workerd', () => {
     await agents.get('nas')?.stop();
     agents.delete('nas');
 
-    // Stage 1 waits 30 s: the object is evicted meanwhile (it starts again with the two hosts'
+    // Stage 1 waits 40 s: the object is evicted meanwhile (it starts again with the two hosts'
     // sockets still open) and its alarm fires the stage.
     expect(await web1.exited).toBe('SIGKILL');
     expect(await recordedHosts(record())).toEqual(['web1']);
