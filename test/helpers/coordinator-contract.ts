@@ -205,6 +205,21 @@ export function describeCoordinatorContract(
       socket.ws.close(CloseCode.Normal);
     });
 
+    it('takes an ack sent right behind the hello as after the hello', async () => {
+      const socket = await connect(url, await agentToken());
+      if (socket.ws === undefined) throw new Error('not connected');
+      await frame(socket.ws, 'welcome');
+      socket.ws.send(
+        JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, version: 'x', roles: ['host'] }),
+      );
+      socket.ws.send(JSON.stringify({ type: 'ack', orderId: crypto.randomUUID(), status: 'accepted' }));
+      // A barrier: a refused event is answered, after everything sent before it.
+      socket.ws.send(JSON.stringify({ type: 'event', token: 'not.a.token' }));
+      const error = await frame(socket.ws, 'error');
+      expect(error.code).not.toBe('protocol');
+      socket.ws.close(CloseCode.Normal);
+    });
+
     it('replaces an older connection (4409) and closes a revoked agent (4403), then refuses it', async () => {
       const older = await connect(url, await agentToken());
       if (older.ws === undefined) throw new Error('not connected');

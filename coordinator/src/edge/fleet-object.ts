@@ -63,6 +63,11 @@ export class FleetObject {
   private running: Promise<Running> | undefined;
   /** The wrapper the hub knows for each socket (recreated after hibernation). */
   private readonly connections = new WeakMap<EdgeSocket, AgentConnection>();
+  /**
+   * Each socket's session state while this instance lives: one object shared by the socket's
+   * frames (an ack right after hello must see it greeted), stored on the socket for a wake-up.
+   */
+  private readonly states = new WeakMap<EdgeSocket, SessionState>();
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -86,8 +91,8 @@ export class FleetObject {
 
   async webSocketMessage(socket: EdgeSocket, message: string | ArrayBuffer): Promise<void> {
     const running = await this.start(undefined);
-    const state = socket.deserializeAttachment() as SessionState | null;
-    if (state === null) return;
+    const state = this.stateOf(socket);
+    if (state === undefined) return;
     const size =
       typeof message === 'string' ? new TextEncoder().encode(message).byteLength : message.byteLength;
     if (size > MAX_FRAME_BYTES) {
@@ -102,13 +107,13 @@ export class FleetObject {
 
   async webSocketClose(socket: EdgeSocket, code: number, reason: string): Promise<void> {
     const running = await this.start(undefined);
-    const state = socket.deserializeAttachment() as SessionState | null;
+    const state = this.stateOf(socket);
     try {
       socket.close(code === 1005 || code === 1006 ? 1000 : code, reason);
     } catch {
       // already closed
     }
-    if (state !== null)
+    if (state !== undefined)
       await closeSession(running.session, this.connectionOf(socket, state.agentId), state, code, reason);
   }
 
@@ -131,12 +136,21 @@ export class FleetObject {
   private sendKeepalives(now: number): boolean {
     let sent = false;
     for (const socket of this.ctx.getWebSockets()) {
-      const state = socket.deserializeAttachment() as SessionState | null;
-      if (state === null) continue;
+      const state = this.stateOf(socket);
+      if (state === undefined) continue;
       this.connectionOf(socket, state.agentId).send(keepaliveFrame(state, now));
       sent = true;
     }
     return sent;
+  }
+
+  private stateOf(socket: EdgeSocket): SessionState | undefined {
+    let state = this.states.get(socket);
+    if (state === undefined) {
+      state = (socket.deserializeAttachment() as SessionState | null) ?? undefined;
+      if (state !== undefined) this.states.set(socket, state);
+    }
+    return state;
   }
 
   private connectionOf(socket: EdgeSocket, agentId: string): AgentConnection {
@@ -186,7 +200,10 @@ export class FleetObject {
     const server = pair[1];
     this.ctx.acceptWebSocket(server);
     const state = await openSession(running.session, this.connectionOf(server, agentId));
-    if (state !== undefined) server.serializeAttachment(state);
+    if (state !== undefined) {
+      this.states.set(server, state);
+      server.serializeAttachment(state);
+    }
     running.alarms.keepalive(true);
     return upgradeResponse(pair[0]);
   }
@@ -259,8 +276,8 @@ export class FleetObject {
     });
     // Agents that stayed connected while the object slept are back in the hub, and in the engine.
     for (const socket of sockets) {
-      const state = socket.deserializeAttachment() as SessionState | null;
-      if (state === null) continue;
+      const state = this.stateOf(socket);
+      if (state === undefined) continue;
       hub.add(this.connectionOf(socket, state.agentId));
       if (state.greeted) await fleet.agentReady(state.agentId, state.name);
     }
