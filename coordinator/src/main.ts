@@ -173,7 +173,14 @@ export async function startCoordinator(
         live.close();
         for (const client of wss.clients) client.terminate();
         wss.close();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Browsers reuse kept-alive sockets (an EventSource reconnecting keeps one busy): after a
+        // moment for answers in flight, close whatever is still open.
+        const straggling = setTimeout(() => {
+          if ('closeAllConnections' in server) server.closeAllConnections();
+        }, 2_000);
+        await closed;
+        clearTimeout(straggling);
         await fleet.stop();
         await notifier.stop();
         await database.close();

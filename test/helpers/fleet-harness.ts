@@ -250,3 +250,18 @@ export function hostSection(
     ...before.map((hook) => `    - { name: ${hook.name}, run: ${JSON.stringify(hook.run)}, timeout: 30s }`),
   ];
 }
+
+/** YAML lines of a watcher's `ups:` section reading `upsd`'s UPS as `id`, with extra per-UPS settings. */
+export function watcherSection(
+  upsd: { host: string; port: number; ups: string },
+  id: string,
+  extra: readonly string[] = ['pollInterval: 250ms'],
+): string[] {
+  return [
+    'ups:',
+    `  - id: ${id}`,
+    `    upsd: ${upsd.host}:${upsd.port}`,
+    `    name: ${upsd.ups}`,
+    ...extra.map((line) => `    ${line}`),
+  ];
+}

@@ -3,6 +3,7 @@ import type { Clock } from '../../../shared/src/clock.js';
 import { NotFoundError } from '../../../shared/src/errors.js';
 import type { Logger } from '../../../shared/src/logger.js';
 import type { ReplayGuard } from '../../../shared/src/signing.js';
+import { mountDashboard } from '../dashboard/routes.js';
 import type { Db } from '../db/client.js';
 import type { AgentKeys } from '../fleet/agent-keys.js';
 import type { KeyRing } from '../fleet/coordinator-key.js';
@@ -144,6 +145,20 @@ export function createApp(deps: AppDeps) {
         live,
         channelHealth: deps.channelHealth ?? (async () => []),
         ...(deps.adminOperations === undefined ? {} : { extraOperations: deps.adminOperations }),
+      },
+      catalog,
+    ),
+  );
+  app.route(
+    '/',
+    mountDashboard(
+      {
+        db: deps.db,
+        clock: deps.clock,
+        auth,
+        policy: () => deps.fleet.policy,
+        isConnected: (id) => deps.hub.isConnected(id),
+        channelHealth: deps.channelHealth ?? (async () => []),
       },
       catalog,
     ),

@@ -17,8 +17,8 @@ export interface LiveCursor {
   readonly run: number;
 }
 
-export type LiveTopic = 'ups' | 'run' | 'host';
-export const LIVE_TOPICS: readonly LiveTopic[] = ['ups', 'run', 'host'];
+export type LiveTopic = 'ups' | 'run' | 'host' | 'fleet';
+export const LIVE_TOPICS: readonly LiveTopic[] = ['ups', 'run', 'host', 'fleet'];
 
 export interface LiveMessage {
   readonly event: 'hello' | LiveTopic;
@@ -72,6 +72,7 @@ export function createLiveFeed(deps: { db: Db; isConnected: (agentId: string) =>
   let hosts = new Map<string, boolean>();
   let running = false;
   let dirty = false;
+  let closed = false;
 
   const connectedHosts = async () =>
     new Map(
@@ -148,6 +149,8 @@ export function createLiveFeed(deps: { db: Db; isConnected: (agentId: string) =>
     for (const [name, connected] of now)
       if (hosts.get(name) !== connected) broadcast({ event: 'host', data: { name, connected } });
     hosts = now;
+    // Whatever else changed (an ack, a result, a policy) has no row of its own to send: say so.
+    broadcast({ event: 'fleet', data: {} });
   }
 
   return {
@@ -176,9 +179,20 @@ export function createLiveFeed(deps: { db: Db; isConnected: (agentId: string) =>
      * every UPS event and timeline entry after it, then live messages. Returns the unsubscribe.
      */
     async subscribe(subscriber: LiveSubscriber, from?: LiveCursor): Promise<() => void> {
+      if (closed) {
+        // A client reconnecting while the coordinator stops (on a kept-alive socket): end at once,
+        // or the server would wait for this stream forever.
+        subscriber.end();
+        return () => {};
+      }
       const subscription: Subscription = { subscriber, seen: { ups: 0, run: 0 }, held: [] };
       subscriptions.add(subscription);
       const present = { ...(await start()) };
+      if (closed) {
+        subscriptions.delete(subscription);
+        subscriber.end();
+        return () => {};
+      }
       subscription.seen = { ...(from ?? present) };
       subscriber.send({
         event: 'hello',
@@ -204,6 +218,7 @@ export function createLiveFeed(deps: { db: Db; isConnected: (agentId: string) =>
 
     /** Ends every stream (before the HTTP server closes, which waits for open connections). */
     close(): void {
+      closed = true;
       for (const subscription of subscriptions) subscription.subscriber.end();
       subscriptions.clear();
     },

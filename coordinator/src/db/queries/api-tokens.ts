@@ -10,6 +10,8 @@ export interface ApiToken {
   readonly id: string;
   readonly name: string;
   readonly scopes: readonly Scope[];
+  /** When it stops working (null: never); the dashboard's cookie ends then too. */
+  readonly expiresAt?: Date | null;
 }
 
 export interface ApiTokenInfo extends ApiToken {
@@ -34,7 +36,12 @@ export async function findApiTokenByHash(
   now: Date,
 ): Promise<ApiToken | undefined> {
   const [row] = await db
-    .select({ id: apiTokens.id, name: apiTokens.name, scopes: apiTokens.scopes })
+    .select({
+      id: apiTokens.id,
+      name: apiTokens.name,
+      scopes: apiTokens.scopes,
+      expiresAt: apiTokens.expiresAt,
+    })
     .from(apiTokens)
     .where(and(eq(apiTokens.tokenHash, tokenHash), usable(now)));
   return row === undefined ? undefined : { ...row, scopes: row.scopes.filter(isScope) };

@@ -67,7 +67,8 @@ export async function readHistory(
   query: { ups: readonly string[]; since: Date; bucketMs: number },
 ): Promise<HistoryPoint[]> {
   if (query.ups.length === 0) return [];
-  const seconds = Math.max(60, Math.round(query.bucketMs / 1000));
+  // Inlined (an integer we computed), not a parameter: GROUP BY must see the very same expression.
+  const seconds = sql.raw(String(Math.max(60, Math.round(query.bucketMs / 1000))));
   const bucket = sql<number>`(floor(extract(epoch from ${upsReadings.minute}) / ${seconds}) * ${seconds})::float8`;
   const rows = await db
     .select({

@@ -12,6 +12,7 @@ import { NotFoundError } from '../../../../../shared/src/errors.js';
 import { parsePlanOptions, parseScenario, simulatePlan } from '../../../core/plan.js';
 import { formatPlan } from '../../../core/plan-format.js';
 import { PolicyError, parsePolicy } from '../../../core/policy.js';
+import { presentReadings } from '../../../core/present-readings.js';
 import { listAgents } from '../../../db/queries/agents.js';
 import { latestPolicy } from '../../../db/queries/policies.js';
 import { findRunByNumber } from '../../../db/queries/runs.js';
@@ -31,28 +32,6 @@ const PlanBody = z.strictObject({
   options: z.unknown().optional().describe('e.g. { unresponsive: ["host"] }'),
   policy: z.unknown().optional().describe('A policy to try instead of the current one'),
 });
-
-/** The UPSes' present charge and runtime (and their low thresholds), as the watchers last reported them. */
-function presentReadings(rows: readonly { ups: string; vars: unknown }[]) {
-  const number = (text: string | undefined) =>
-    text === undefined || Number.isNaN(Number(text)) ? undefined : Number(text);
-  const seconds = (text: string | undefined) => {
-    const value = number(text);
-    return value === undefined ? undefined : value * 1000;
-  };
-  return Object.fromEntries(
-    rows.map((row) => {
-      const vars = (row.vars ?? {}) as Record<string, string>;
-      const reading = {
-        charge: number(vars['battery.charge']),
-        runtime: seconds(vars['battery.runtime']),
-        lowBatteryCharge: number(vars['battery.charge.low']),
-        lowBatteryRuntime: seconds(vars['battery.runtime.low']),
-      };
-      return [row.ups, Object.fromEntries(Object.entries(reading).filter(([, v]) => v !== undefined))];
-    }),
-  );
-}
 
 export function policyOperations(deps: AdminDeps) {
   const { db } = deps;

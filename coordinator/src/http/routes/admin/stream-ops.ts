@@ -21,7 +21,10 @@ const RETRY_MS = 2_000;
 const StreamQuery = z.strictObject({
   topics: z
     .string()
-    .regex(/^(ups|run|host)(,(ups|run|host))*$/, 'a comma-separated list of ups, run, host')
+    .regex(
+      /^(ups|run|host|fleet)(,(ups|run|host|fleet))*$/,
+      'a comma-separated list of ups, run, host, fleet',
+    )
     .optional()
     .describe('Only these kinds of message (default: all)'),
   after: z
@@ -37,7 +40,8 @@ const DESCRIPTION = [
   '- `hello`: first, `{ cursor, hosts }` (hosts: name → connected);',
   '- `ups`: a stored UPS event, `{ event, state }` — the event as in `GET /events`, the UPS state as in `GET /ups`;',
   "- `run`: an entry of a run's timeline (run started, stage fired, order, ack, progress, host down, run ended, …) with its run's `number`, `kind` and `state`;",
-  '- `host`: `{ name, connected }` when an agent connects or goes away.',
+  '- `host`: `{ name, connected }` when an agent connects or goes away;',
+  '- `fleet`: `{}` after every change the fleet committed (an order acknowledged, a result, a policy applied): refresh derived views.',
   '',
   '`ups` and `run` messages carry an id: a client that reconnects with `Last-Event-ID` (or `?after=`) gets what it missed first (up to 1,000 of each).',
   'A comment line every 15 s keeps the connection open.',
