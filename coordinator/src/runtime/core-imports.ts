@@ -5,7 +5,7 @@
  * `process`, `__dirname`, `require`), a `NodeJS.*` type or a timer's `.unref()`.
  * Used by runtime-boundary.test.ts; it reads source files, so it is test-only tooling.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, relative, resolve } from 'node:path';
 import { transformSync } from 'esbuild';
@@ -68,7 +68,8 @@ export function scanCore(entries: readonly string[], root: string): Finding[] {
     if (seen.has(file)) continue;
     seen.add(file);
     const source = readFileSync(file, 'utf8');
-    const js = transformSync(source, { loader: 'ts', format: 'esm', target: 'es2023' }).code;
+    const loader = file.endsWith('.tsx') ? 'tsx' : 'ts';
+    const js = transformSync(source, { loader, format: 'esm', target: 'es2023', jsx: 'automatic' }).code;
     const rel = relative(root, file);
     const add = (what: string) => {
       if (!findings.some((f) => f.file === rel && f.what === what)) findings.push({ file: rel, what });
@@ -76,7 +77,10 @@ export function scanCore(entries: readonly string[], root: string): Finding[] {
     for (const specifier of specifiers(js)) {
       const what = classify(specifier);
       if (what !== undefined) add(what);
-      if (specifier.startsWith('.')) queue.push(resolve(dirname(file), specifier.replace(/\.js$/, '.ts')));
+      if (specifier.startsWith('.')) {
+        const ts = resolve(dirname(file), specifier.replace(/\.js$/, '.ts'));
+        queue.push(existsSync(ts) ? ts : ts.replace(/\.ts$/, '.tsx'));
+      }
     }
     // Type-only imports vanish from the JavaScript, but a Node type in the core is still a Node tie.
     const types = withoutComments(source);

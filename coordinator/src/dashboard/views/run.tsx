@@ -1,5 +1,5 @@
 /** The live timeline of the current (or last) run or drill, each host's order, and the outage's curve. */
-import { formatOffset } from '../../cli/plan-format.js';
+import { formatOffset } from '../../core/plan-format.js';
 import type { RunEventRow } from '../../db/queries/runs.js';
 import { ago } from '../status-words.js';
 import type { DashboardView, RunView } from '../view-model.js';
