@@ -9,6 +9,7 @@ const USAGE = `upsfleet — staged fleet shutdown when a shared UPS runs on batt
 
 Usage: upsfleet <command> [options]
 
+  demo [--keep]                  a power cut on loopback: coordinator, simulated UPS, three hosts
   coordinator [--listen HOST:PORT] [--data-dir DIR | --database-url URL] [--policy FILE]
   agent --config FILE
   enroll --coordinator URL --token TOKEN --name NAME [--state-dir DIR]
@@ -31,6 +32,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return (await import('../agent/src/cli.js')).enrollCommand([...rest]);
     case 'rotate-key':
       return (await import('../agent/src/cli.js')).rotateKeyCommand([...rest]);
+    case 'demo':
+      return (await import('../demo/src/demo-command.js')).demoCommand(rest);
     case 'import-nut':
       return (await import('../cli/src/import-nut/command.js')).importNutCommand(rest);
     case undefined:

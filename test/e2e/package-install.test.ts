@@ -1,8 +1,8 @@
 /**
  * The CLI as a user installs it: `npm pack` makes the tarball, `npm i -g` installs it into a prefix of
  * its own, and the installed `upsfleet` (the bundle, no tsx, no TypeScript) prints its help, runs a
- * coordinator on its embedded database, and talks to it with an admin command; `npx upsfleet` finds
- * the same program.
+ * coordinator on its embedded database, and talks to it with an admin command; `npx upsfleet demo`
+ * runs the whole demonstration from it.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -85,11 +85,12 @@ describe('the npm package', () => {
     expect(stdout).toContain('Policy: none applied');
   });
 
-  it('`npx upsfleet` runs the installed program', async () => {
-    const { stdout } = await run('npx', ['--no-install', 'upsfleet', '--help'], {
+  it('`npx upsfleet demo` runs from the installed package', async () => {
+    const { stdout } = await run('npx', ['--no-install', 'upsfleet', 'demo'], {
       cwd: dir,
       env: { ...env, npm_config_prefix: prefix },
     });
-    expect(stdout).toMatch(/^upsfleet — staged fleet shutdown/);
+    expect(stdout).toMatch(/run-ended {2}restored/);
+    expect(stdout).toContain('shutdowns recorded (nothing was powered off): web1, app1, db1');
   });
 });
