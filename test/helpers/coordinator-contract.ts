@@ -116,6 +116,9 @@ export function describeCoordinatorContract(
       const document = (await (await fetch(`${url}/openapi.json`)).json()) as { openapi: string };
       expect(document.openapi).toMatch(/^3\.1/);
       expect((await fetch(`${url}/docs`)).headers.get('content-type')).toMatch(/^text\/html/);
+      const dashboard = await fetch(`${url}/`);
+      expect(dashboard.status).toBe(200);
+      expect(dashboard.headers.get('content-type')).toMatch(/^text\/html/);
     });
 
     it('refuses a missing or wrong admin token with a 401 problem', async () => {

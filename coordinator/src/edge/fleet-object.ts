@@ -19,6 +19,7 @@ import { createFleet, type Fleet } from '../fleet/fleet.js';
 import { bearerToken } from '../http/admin-auth.js';
 import { createApp } from '../http/app.js';
 import { type Problem, problemOf, problemParts } from '../http/problem.js';
+import { createLiveFeed } from '../live/live-feed.js';
 import { type AgentConnection, createHub, type Hub } from '../ws/hub.js';
 import {
   AGENT_WS_PATH,
@@ -247,6 +248,8 @@ export class FleetObject {
       intervalMs: config.coordinator.heartbeatMs,
       sendKeepalive: () => this.sendKeepalives(clock.now()),
     });
+    // The dashboard's live stream, told of each committed decision (as on Node).
+    const live = createLiveFeed({ db, isConnected: (id) => hub.isConnected(id), logger });
     const fleet = await createFleet({
       db,
       hub,
@@ -257,9 +260,10 @@ export class FleetObject {
       // Woken from hibernation with agents still connected, nothing was missed: no settling.
       resumeSettleMs: sockets.length > 0 ? 0 : config.coordinator.resumeSettleMs,
       scheduler: alarms.scheduler,
+      onCommitted: () => live.changed(),
     });
     const replayGuard = createReplayGuard();
-    const app = createApp({ db, clock, logger, signingKey, agentKeys, fleet, hub, replayGuard });
+    const app = createApp({ db, clock, logger, signingKey, agentKeys, fleet, hub, replayGuard, live });
     const session: SessionCoreDeps = {
       db,
       hub,
