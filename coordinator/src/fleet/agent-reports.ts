@@ -96,7 +96,10 @@ export async function agentReport(
     logger.warn(`${what} for an unknown order ignored`, { agent: agentId, order: message.orderId });
     return;
   }
-  logger.info(what, { agent: agentId, order: message.orderId });
+  // Logged once the batch holding the record has committed: the line means "recorded".
+  const logged = async () => logger.info(what, { agent: agentId, order: message.orderId });
+  if (fleet.batch === undefined) await logged();
+  else fleet.batch.afterCommit.push(logged);
   const order = await findOrder(db, message.orderId);
   if (order !== undefined) {
     metrics?.orderReported(
