@@ -1,26 +1,24 @@
 /**
  * The CLI as a user installs it: `npm pack` makes the tarball, `npm i -g` installs it into a prefix of
- * its own, and the installed `upsfleet` (the bundle, no tsx, no TypeScript) prints its help, runs a
- * coordinator on its embedded database, and talks to it with an admin command; `npx upsfleet demo`
- * runs the whole demonstration from it.
+ * its own, and the installed `upsfleet` (the bundle, no tsx, no TypeScript) prints its help, and
+ * `npx upsfleet demo` runs the whole demonstration from it: the coordinator on its embedded
+ * database, the NUT server, the agents and the admin client, all from the bundle.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { coordinatorUrl, REPO_ROOT, type WatchedProcess, watchProcess } from '../helpers/processes.js';
+import { REPO_ROOT } from '../helpers/processes.js';
 
 const run = promisify(execFile);
-const ADMIN_TOKEN = 'package-e2e-admin-token-0123456789';
 
 describe('the npm package', () => {
   let dir: string;
   let prefix: string;
   let upsfleet: string;
   let env: NodeJS.ProcessEnv;
-  let coordinator: WatchedProcess | undefined;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'upsfleet-package-'));
@@ -48,7 +46,6 @@ describe('the npm package', () => {
   });
 
   afterAll(async () => {
-    await coordinator?.stop();
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
@@ -62,27 +59,6 @@ describe('the npm package', () => {
     const { stdout } = await run(upsfleet, ['--help'], { cwd: dir, env });
     expect(stdout).toMatch(/^upsfleet — staged fleet shutdown/);
     expect(stdout).toContain('upsfleet policy plan');
-  });
-
-  it('runs a coordinator on its embedded database, and an admin command talks to it', async () => {
-    const child = spawn(
-      upsfleet,
-      ['coordinator', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')],
-      {
-        cwd: dir,
-        env: { ...env, UPSFLEET_ADMIN_TOKEN: ADMIN_TOKEN },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
-      },
-    );
-    coordinator = watchProcess(child, 'installed coordinator');
-    const url = await coordinatorUrl(coordinator);
-    const { stdout } = await run(upsfleet, ['status', '--url', url, '--token', ADMIN_TOKEN], {
-      cwd: dir,
-      env,
-    });
-    expect(stdout).toContain('Hosts: 0 of 0 enrolled connected');
-    expect(stdout).toContain('Policy: none applied');
   });
 
   it('`npx upsfleet demo` runs from the installed package', async () => {
