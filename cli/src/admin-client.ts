@@ -3,6 +3,7 @@
  * it with (shared/src/admin-api.ts). Failures are typed so that the CLI can say what happened and
  * exit with a code that means something (exit-codes.ts).
  */
+import { type EventSourceMessage, EventSourceParserStream } from 'eventsource-parser/stream';
 import { z } from 'zod';
 import { ApiError, UnexpectedResponseError, UnreachableError } from './errors.js';
 
@@ -36,37 +37,55 @@ const HINT: Record<number, string> = {
 export function createAdminClient(options: AdminClientOptions) {
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const base = options.url.replace(/\/+$/, '');
-  async function request<S extends z.ZodType>(
+
+  /** Sends the request; an unreachable coordinator or an error answer becomes a typed error. */
+  async function send(
     method: string,
     path: string,
-    schema: S,
-    body?: unknown,
-  ): Promise<z.output<S>> {
-    const url = `${base}${path}`;
+    init: { body?: unknown; headers?: Record<string, string>; signal: AbortSignal },
+  ): Promise<Response> {
     let response: Response;
     try {
-      response = await fetchImpl(url, {
+      response = await fetchImpl(`${base}${path}`, {
         method,
         headers: {
           ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...init.headers,
         },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(30_000),
+        ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+        signal: init.signal,
       });
     } catch (cause) {
+      if (
+        init.signal.aborted &&
+        init.signal.reason instanceof Error &&
+        init.signal.reason.name === 'AbortError'
+      )
+        throw cause;
       const reason =
         cause instanceof Error && cause.cause instanceof Error ? cause.cause.message : String(cause);
       throw new UnreachableError(
         `cannot reach the coordinator at ${base} (${reason}): is it running? Set --url or UPSFLEET_URL`,
       );
     }
-    const text = await response.text();
     if (!response.ok) {
+      const text = await response.text();
       const { detail, errors } = problemOf(text);
       const message = `${method} ${path}: ${response.status} ${detail ?? (text.slice(0, 200) || response.statusText)}${HINT[response.status] ?? ''}`;
       throw new ApiError(message, response.status, errors);
     }
+    return response;
+  }
+
+  async function request<S extends z.ZodType>(
+    method: string,
+    path: string,
+    schema: S,
+    body?: unknown,
+  ): Promise<z.output<S>> {
+    const response = await send(method, path, { body, signal: AbortSignal.timeout(30_000) });
+    const text = await response.text();
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -89,6 +108,36 @@ export function createAdminClient(options: AdminClientOptions) {
       request('POST', path, schema, body),
     put: <S extends z.ZodType>(path: string, schema: S, body: unknown) => request('PUT', path, schema, body),
     delete: <S extends z.ZodType>(path: string, schema: S) => request('DELETE', path, schema),
+    /**
+     * One connection to a server-sent events stream (`GET /api/v1/stream`): its messages until it
+     * ends. follow-stream.ts reconnects.
+     */
+    async *stream(
+      path: string,
+      init: { lastEventId?: string | undefined; signal: AbortSignal },
+    ): AsyncGenerator<EventSourceMessage> {
+      const response = await send('GET', path, {
+        headers: {
+          accept: 'text/event-stream',
+          ...(init.lastEventId === undefined ? {} : { 'last-event-id': init.lastEventId }),
+        },
+        signal: init.signal,
+      });
+      if (response.body === null) return;
+      const messages = response.body
+        .pipeThrough(new TextDecoderStream())
+        .pipeThrough(new EventSourceParserStream())
+        .getReader();
+      try {
+        for (;;) {
+          const { value, done } = await messages.read();
+          if (done) return;
+          yield value;
+        }
+      } finally {
+        await messages.cancel().catch(() => undefined);
+      }
+    },
   };
 }
 export type AdminClient = ReturnType<typeof createAdminClient>;

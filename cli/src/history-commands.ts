@@ -6,10 +6,11 @@ import {
   pageSchema,
   RunDetailSchema,
   RunSchema,
-  type UpsEventSchema,
+  UpsEventSchema,
 } from '../../shared/src/admin-api.js';
 import { formatTable } from '../../shared/src/text-table.js';
-import { type CliContext, pause, str, timelineLine } from './cli-context.js';
+import { type CliContext, str, timelineLine } from './cli-context.js';
+import { followStream } from './follow-stream.js';
 
 const time = (iso: string | null) => (iso === null ? '-' : iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z'));
 
@@ -37,7 +38,6 @@ export interface EventsFlags {
   readonly type?: string | undefined;
   readonly since?: string | undefined;
   readonly limit?: string | undefined;
-  readonly pollMs?: number;
 }
 
 /** Events newest first (a page); with --follow, then every new one as it arrives, until Ctrl-C. */
@@ -61,22 +61,43 @@ export async function eventsCommand(ctx: CliContext, flags: EventsFlags): Promis
     );
     return 0;
   }
-  // Following: the latest page oldest first, then only what is newer than the head.
+  // Following: the latest page oldest first, then each new event from the live stream, resumed
+  // right after the newest one shown (nothing is missed between the two).
   const print = (items: readonly z.output<typeof UpsEventSchema>[]) => {
     for (const item of items)
       ctx.write(ctx.json ? `${JSON.stringify(item)}\n` : `${eventLine(item).join('  ')}\n`);
   };
   if (!ctx.json) ctx.write(`${EVENT_HEADERS.join('  ')}\n`);
   print([...page.items].reverse());
-  let head = page.head;
-  query.delete('limit');
-  for (;;) {
-    if (await pause(ctx, flags.pollMs ?? 1_000)) return 0;
-    query.set('after', head);
-    const newer = await ctx.client.get(`/api/v1/events?${query}`, EventsPageSchema);
-    print(newer.items);
-    head = newer.head;
-  }
+  const newest = page.items.reduce((max, item) => Math.max(max, item.id), 0);
+  const wanted = (event: z.output<typeof UpsEventSchema>) =>
+    (flags.ups === undefined || event.ups === flags.ups) &&
+    (flags.host === undefined || event.host === flags.host) &&
+    (flags.type === undefined || event.events.includes(flags.type.toUpperCase()));
+  const stop = new AbortController();
+  void ctx.interrupted().then(() => stop.abort());
+  let dropped = false;
+  await followStream(
+    ctx.client,
+    {
+      topics: ['ups'],
+      after: page.items.length === 0 ? undefined : `${newest}.0`,
+      signal: stop.signal,
+      onDrop: () => {
+        if (!dropped && !ctx.json)
+          process.stderr.write('(connection to the coordinator lost: reconnecting…)\n');
+        dropped = true;
+      },
+    },
+    (message) => {
+      if (message.event !== 'ups') return false;
+      dropped = false;
+      const event = UpsEventSchema.parse((JSON.parse(message.data) as { event: unknown }).event);
+      if (wanted(event)) print([event]);
+      return false;
+    },
+  );
+  return 0;
 }
 
 export async function runsCommand(ctx: CliContext, id: string | undefined, limit?: string): Promise<number> {

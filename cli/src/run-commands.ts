@@ -1,11 +1,14 @@
+import { z } from 'zod';
 import {
   DrillStartedSchema,
   PlanResultSchema,
   RunDetailSchema,
+  RunEventSchema,
   ValidationSchema,
 } from '../../shared/src/admin-api.js';
 import type { AdminClient } from './admin-client.js';
 import { timelineLine } from './cli-context.js';
+import { followStream } from './follow-stream.js';
 import { readDocument } from './read-document.js';
 import { UsageError } from './usage-error.js';
 
@@ -54,11 +57,11 @@ const timeOfDay = (iso: string) => new Date(iso).toISOString().slice(11, 19);
 /** `upsfleet drill`: starts a fleet-wide drill and prints its timeline as it happens, until it ends. */
 export async function drillCommand(
   client: Client,
-  options: { follow: boolean; json: boolean; pollMs?: number; write?: (text: string) => void },
+  options: { follow: boolean; json: boolean; write?: (text: string) => void },
 ): Promise<number> {
   const write = options.write ?? ((text: string) => process.stdout.write(text));
-  const started = await client.post('/api/v1/drills', DrillStartedSchema, {});
   if (!options.follow) {
+    const started = await client.post('/api/v1/drills', DrillStartedSchema, {});
     write(
       options.json
         ? `${JSON.stringify(started)}\n`
@@ -66,31 +69,49 @@ export async function drillCommand(
     );
     return 0;
   }
-  if (!options.json)
-    write(
-      `Drill ${started.number} started; every host verifies a drill order and reports what it would do.\n`,
-    );
-  let shown = 0;
-  for (;;) {
-    const run = await client.get(`/api/v1/runs/${started.runId ?? started.number}`, RunDetailSchema);
-    for (const event of run.timeline.slice(shown))
-      write(options.json ? `${JSON.stringify(event)}\n` : `${timelineLine(event, timeOfDay)}\n`);
-    shown = run.timeline.length;
-    if (run.state === 'ended') {
-      if (!options.json) {
-        write(`\nDrill ${run.endReason ?? 'ended'}. Per host:\n`);
-        for (const order of run.orders) {
-          const detail = order.error ?? order.output ?? order.ackReason ?? '';
-          // Drill output has one line per check: keep them under their host.
-          const lines = detail.split('\n').join(`\n${' '.repeat(30)}`);
+  // The stream is open before the drill starts, so its first timeline entry is not missed.
+  let started: z.output<typeof DrillStartedSchema> | undefined;
+  await followStream(
+    client,
+    {
+      topics: ['run'],
+      signal: new AbortController().signal,
+      onDrop: () => {
+        if (!options.json) process.stderr.write('(connection to the coordinator lost: reconnecting…)\n');
+      },
+    },
+    async (message) => {
+      if (message.event === 'hello' && started === undefined) {
+        started = await client.post('/api/v1/drills', DrillStartedSchema, {});
+        if (!options.json)
           write(
-            `  ${order.host.padEnd(16)} ${(order.outcome ?? order.ackStatus ?? 'no answer').padEnd(10)} ${lines}\n`,
+            `Drill ${started.number} started; every host verifies a drill order and reports what it would do.\n`,
           );
-        }
+        return false;
       }
-      const failed = run.orders.some((order) => order.error !== null) || run.endReason !== 'drill-complete';
-      return failed ? 1 : 0;
+      if (message.event !== 'run' || started === undefined) return false;
+      const entry = StreamRunEventSchema.parse(JSON.parse(message.data));
+      if (entry.run.number !== started.number) return false;
+      write(options.json ? `${JSON.stringify(entry)}\n` : `${timelineLine(entry, timeOfDay)}\n`);
+      return entry.kind === 'run-ended';
+    },
+  );
+  if (started === undefined) return 1;
+  const run = await client.get(`/api/v1/runs/${started.runId ?? started.number}`, RunDetailSchema);
+  if (!options.json) {
+    write(`\nDrill ${run.endReason ?? 'ended'}. Per host:\n`);
+    for (const order of run.orders) {
+      const detail = order.error ?? order.output ?? order.ackReason ?? '';
+      // Drill output has one line per check: keep them under their host.
+      const lines = detail.split('\n').join(`\n${' '.repeat(30)}`);
+      write(
+        `  ${order.host.padEnd(16)} ${(order.outcome ?? order.ackStatus ?? 'no answer').padEnd(10)} ${lines}\n`,
+      );
     }
-    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1_000));
   }
+  const failed = run.orders.some((order) => order.error !== null) || run.endReason !== 'drill-complete';
+  return failed ? 1 : 0;
 }
+
+/** A `run` message of the live stream: a timeline entry with its run's number. */
+const StreamRunEventSchema = RunEventSchema.extend({ run: z.looseObject({ number: z.number().nullable() }) });

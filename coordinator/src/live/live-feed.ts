@@ -193,16 +193,21 @@ export function createLiveFeed(deps: { db: Db; isConnected: (agentId: string) =>
         subscriber.end();
         return () => {};
       }
-      subscription.seen = { ...(from ?? present) };
+      // A table the subscriber did not ask for is not replayed: it starts from the present there.
+      subscription.seen = {
+        ups: from !== undefined && subscriber.topics.has('ups') ? from.ups : present.ups,
+        run: from !== undefined && subscriber.topics.has('run') ? from.run : present.run,
+      };
       subscriber.send({
         event: 'hello',
         data: { cursor: formatCursor(subscription.seen), hosts: Object.fromEntries(hosts) },
         id: formatCursor(subscription.seen),
       });
       if (from !== undefined) {
+        const none = Promise.resolve([]);
         const [ups, run] = await Promise.all([
-          listUpsEvents(db, { afterId: from.ups, limit: REPLAY_LIMIT }),
-          listRunEventsAfter(db, from.run, REPLAY_LIMIT),
+          subscriber.topics.has('ups') ? listUpsEvents(db, { afterId: from.ups, limit: REPLAY_LIMIT }) : none,
+          subscriber.topics.has('run') ? listRunEventsAfter(db, from.run, REPLAY_LIMIT) : none,
         ]);
         const states = ups.length > 0 ? await listUpsStates(db) : [];
         for (const row of ups) deliver(subscription, upsMessage(row, states));
