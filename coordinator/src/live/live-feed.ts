@@ -156,6 +156,12 @@ export function createLiveFeed(deps: { db: Db; isConnected: (agentId: string) =>
   return {
     /** Something was committed: read what is new and send it. Calls during a read are merged into one more read. */
     changed(): void {
+      if (subscriptions.size === 0) {
+        // Nobody listening: nothing to read (a burst of hellos must not read every agent each
+        // time). The next subscriber starts from the present.
+        if (!running) head = undefined;
+        return;
+      }
       if (running) {
         dirty = true;
         return;
