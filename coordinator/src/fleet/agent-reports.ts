@@ -5,11 +5,11 @@
 import type { AgentMessage } from '../../../shared/src/protocol.js';
 import { applyConnection, connectionMatters, type EngineInput } from '../core/engine.js';
 import { findOrder, pendingOrdersFor, recordAck, recordResult } from '../db/queries/orders.js';
-import { addRunEvent, findRunByNumber } from '../db/queries/runs.js';
+import { addRunEvent } from '../db/queries/runs.js';
 import type { NotificationFact } from '../notify/facts.js';
 import type { FleetContext } from './context.js';
 import { decideInput } from './decide-input.js';
-import { deliverOrders } from './effects.js';
+import { deliverOrders, findRunId } from './effects.js';
 import { reportInput } from './inputs.js';
 
 /** An agent said hello: it counts as connected, gets its briefing, then every order still owed to it. */
@@ -73,7 +73,7 @@ export async function agentReport(
   const { clock, logger, metrics, notifier } = fleet.deps;
   const db = fleet.db;
   const at = new Date(clock.now());
-  const known =
+  const order =
     message.type === 'ack'
       ? await recordAck(db, {
           orderId: message.orderId,
@@ -92,7 +92,7 @@ export async function agentReport(
           at,
         });
   const what = message.type === 'ack' ? `ack ${message.status}` : `result ${message.outcome}`;
-  if (!known) {
+  if (order === undefined) {
     logger.warn(`${what} for an unknown order ignored`, { agent: agentId, order: message.orderId });
     return;
   }
@@ -100,40 +100,37 @@ export async function agentReport(
   const logged = async () => logger.info(what, { agent: agentId, order: message.orderId });
   if (fleet.batch === undefined) await logged();
   else fleet.batch.afterCommit.push(logged);
-  const order = await findOrder(db, message.orderId);
-  if (order !== undefined) {
-    metrics?.orderReported(
-      order.kind,
-      message.type,
-      message.type === 'ack' ? message.status : message.outcome,
-      (at.getTime() - order.createdAt.getTime()) / 1000,
-    );
-    if (message.type === 'result' && message.outcome === 'failed' && notifier !== undefined) {
-      const failed: NotificationFact = {
-        kind: 'order-failed',
-        at: at.getTime(),
-        run: fleet.state.run?.number ?? 0,
-        drill: order.drill,
-        host: order.host,
-        stage: order.stage,
-        error: message.error,
-        exitCode: message.exitCode ?? null,
-      };
-      await db.transaction((tx) => notifier.publish(tx, [failed], at.getTime()));
-      if (fleet.batch === undefined) notifier.kick();
-      else fleet.batch.notified = true;
-    }
+  metrics?.orderReported(
+    order.kind,
+    message.type,
+    message.type === 'ack' ? message.status : message.outcome,
+    (at.getTime() - order.createdAt.getTime()) / 1000,
+  );
+  if (message.type === 'result' && message.outcome === 'failed' && notifier !== undefined) {
+    const failed: NotificationFact = {
+      kind: 'order-failed',
+      at: at.getTime(),
+      run: fleet.state.run?.number ?? 0,
+      drill: order.drill,
+      host: order.host,
+      stage: order.stage,
+      error: message.error,
+      exitCode: message.exitCode ?? null,
+    };
+    await db.transaction((tx) => notifier.publish(tx, [failed], at.getTime()));
+    if (fleet.batch === undefined) notifier.kick();
+    else fleet.batch.notified = true;
   }
   const run = fleet.state.run;
-  const active = run === undefined ? undefined : await findRunByNumber(db, run.number);
-  if (order === undefined || active === undefined || order.runId !== active.id) return;
+  const activeId = run === undefined ? undefined : await findRunId(db, fleet.batch?.runIds, run.number);
+  if (activeId === undefined || order.runId !== activeId) return;
   if (order.kind !== 'shutdown') {
     const detail =
       message.type === 'ack'
         ? message.status
         : `${message.outcome}${message.error ? `: ${message.error}` : ''}`;
     await addRunEvent(db, {
-      runId: active.id,
+      runId: activeId,
       at,
       kind: `${order.kind}-${message.type}`,
       host: order.host,

@@ -60,6 +60,8 @@ export interface Batch {
   decided: boolean;
   /** Something was written to the notification outbox. */
   notified: boolean;
+  /** Database ids of the engine's runs, as looked up in this batch (cleared when an input fails). */
+  readonly runIds: Map<number, string>;
 }
 
 export interface FleetContext {

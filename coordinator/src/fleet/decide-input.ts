@@ -34,49 +34,52 @@ export async function decideInput(
   const outgoing: Outgoing[] = [];
   const lines: string[] = [];
   let wake: number | undefined;
-  let notified = false;
-  await fleet.db.transaction(async (tx) => {
-    const ctx = {
-      db: tx,
-      policy,
-      signingKey: deps.signingKey,
-      orderTtlMs: deps.orderTtlMs,
-      logger: deps.logger,
-      now,
-      outgoing,
-      cache: { runIds: new Map<number, string>() },
-    };
-    // Consecutive shutdown orders (a stage's hosts) are issued as one batch.
-    let orders: Extract<EngineEffect, { kind: 'order' }>[] = [];
-    const flush = async () => {
-      lines.push(...(await applyOrderEffects(ctx, orders)));
-      orders = [];
-    };
-    for (const effect of decision.effects) {
-      if (effect.kind === 'order') orders.push(effect);
-      else {
-        await flush();
-        if (effect.kind === 'wake-at') wake = effect.at;
-        else lines.push(await applyEffect(ctx, effect));
+  const facts =
+    deps.notifier === undefined
+      ? []
+      : [
+          ...(notify?.(decision.state, now) ?? []),
+          ...factsFromEffects(decision.effects, {
+            at: now,
+            drill: (decision.state.run ?? before.run)?.kind === 'drill',
+          }),
+        ];
+  // Most inputs (an ack, a reading that changes nothing) have nothing to record but the state.
+  const recordable = facts.length > 0 || decision.effects.some((effect) => effect.kind !== 'wake-at');
+  if (!recordable) wake = decision.effects.find((effect) => effect.kind === 'wake-at')?.at;
+  else
+    await fleet.db.transaction(async (tx) => {
+      const ctx = {
+        db: tx,
+        policy,
+        signingKey: deps.signingKey,
+        orderTtlMs: deps.orderTtlMs,
+        logger: deps.logger,
+        now,
+        outgoing,
+        cache: { runIds: batch.runIds },
+      };
+      // Consecutive shutdown orders (a stage's hosts) are issued as one batch.
+      let orders: Extract<EngineEffect, { kind: 'order' }>[] = [];
+      const flush = async () => {
+        lines.push(...(await applyOrderEffects(ctx, orders)));
+        orders = [];
+      };
+      for (const effect of decision.effects) {
+        if (effect.kind === 'order') orders.push(effect);
+        else {
+          await flush();
+          if (effect.kind === 'wake-at') wake = effect.at;
+          else lines.push(await applyEffect(ctx, effect));
+        }
       }
-    }
-    await flush();
-    if (deps.notifier !== undefined) {
-      const drill = (decision.state.run ?? before.run)?.kind === 'drill';
-      const facts = [
-        ...(notify?.(decision.state, now) ?? []),
-        ...factsFromEffects(decision.effects, { at: now, drill }),
-      ];
-      if (facts.length > 0) {
-        await deps.notifier.publish(tx, facts, now);
-        notified = true;
-      }
-    }
-  });
+      await flush();
+      if (facts.length > 0) await deps.notifier?.publish(tx, facts, now);
+    });
   fleet.state = decision.state;
   batch.outgoing.push(...outgoing);
   batch.lines.push(...lines);
   batch.wake = wake;
   batch.decided = true;
-  batch.notified ||= notified;
+  batch.notified ||= facts.length > 0;
 }

@@ -46,13 +46,23 @@ export interface EffectContext {
   readonly cache: { runIds: Map<number, string>; agents?: Map<string, AgentRow> };
 }
 
-async function runIdOf(ctx: EffectContext, run: number): Promise<string> {
-  const cached = ctx.cache.runIds.get(run);
+/** The database id of the engine's run `run`, looked up once per batch. */
+export async function findRunId(
+  db: Db,
+  cache: Map<number, string> | undefined,
+  run: number,
+): Promise<string | undefined> {
+  const cached = cache?.get(run);
   if (cached !== undefined) return cached;
-  const row = await findRunByNumber(ctx.db, run);
-  if (row === undefined) throw new Error(`run ${run} is not in the database`);
-  ctx.cache.runIds.set(run, row.id);
-  return row.id;
+  const row = await findRunByNumber(db, run);
+  if (row !== undefined) cache?.set(run, row.id);
+  return row?.id;
+}
+
+async function runIdOf(ctx: EffectContext, run: number): Promise<string> {
+  const id = await findRunId(ctx.db, ctx.cache.runIds, run);
+  if (id === undefined) throw new Error(`run ${run} is not in the database`);
+  return id;
 }
 
 async function activeAgents(ctx: EffectContext): Promise<Map<string, AgentRow>> {

@@ -49,6 +49,8 @@ export function createGroupCommit(fleet: FleetContext, options: { maxBatch?: num
       batch.afterCommit.length = mark.afterCommit;
       batch.wake = mark.wake;
       batch.decided = mark.decided;
+      // A run its rolled-back savepoint created may be cached: look runs up afresh.
+      batch.runIds.clear();
       return { ok: false, error };
     }
   }
@@ -81,6 +83,7 @@ export function createGroupCommit(fleet: FleetContext, options: { maxBatch?: num
       wake: undefined,
       decided: false,
       notified: false,
+      runIds: new Map(),
     };
     const outcomes: Outcome[] = [];
     try {

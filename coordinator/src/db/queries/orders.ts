@@ -101,7 +101,7 @@ export async function markOrdersSent(db: Db, ids: readonly string[], at: Date): 
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Records an acknowledgement; false if the order does not exist or belongs to another agent. */
+/** Records an acknowledgement; returns the order, or undefined if it does not exist or belongs to another agent. */
 export async function recordAck(
   db: Db,
   ack: {
@@ -111,17 +111,18 @@ export async function recordAck(
     reason?: string;
     at: Date;
   },
-): Promise<boolean> {
+): Promise<OrderRow | undefined> {
   // Order ids come from agents' frames: anything that is not a UUID is simply unknown.
-  if (!UUID.test(ack.orderId)) return false;
-  const rows = await db
+  if (!UUID.test(ack.orderId)) return undefined;
+  const [row] = await db
     .update(orders)
     .set({ ackStatus: ack.status, ackReason: ack.reason ?? null, ackedAt: ack.at })
     .where(and(eq(orders.id, ack.orderId), eq(orders.agentId, ack.agentId)))
-    .returning({ id: orders.id });
-  return rows.length === 1;
+    .returning();
+  return row;
 }
 
+/** Records a result; returns the order, or undefined if it does not exist or belongs to another agent. */
 export async function recordResult(
   db: Db,
   result: {
@@ -133,9 +134,9 @@ export async function recordResult(
     error?: string;
     at: Date;
   },
-): Promise<boolean> {
-  if (!UUID.test(result.orderId)) return false;
-  const rows = await db
+): Promise<OrderRow | undefined> {
+  if (!UUID.test(result.orderId)) return undefined;
+  const [row] = await db
     .update(orders)
     .set({
       outcome: result.outcome,
@@ -145,8 +146,8 @@ export async function recordResult(
       error: result.error ?? null,
     })
     .where(and(eq(orders.id, result.orderId), eq(orders.agentId, result.agentId)))
-    .returning({ id: orders.id });
-  return rows.length === 1;
+    .returning();
+  return row;
 }
 
 /** Oldest first; `offset`/`limit` page through them. */
