@@ -292,7 +292,29 @@ export function decide(
   now: number,
   connections: Connections = NO_CONNECTIONS,
 ): Decision {
-  const draft = structuredClone(state) as Draft<EngineState>;
+  const draft = toDraft(state);
+  const effects = decideInPlace(policy, draft, input, now, connections);
+  return { state: draft as EngineState, effects };
+}
+
+/** A copy of the state the caller owns and may hand to `decideInPlace`. */
+export function toDraft(state: EngineState): EngineDraft {
+  return structuredClone(state) as EngineDraft;
+}
+
+export type EngineDraft = Draft<EngineState>;
+
+/**
+ * `decide` on a draft the caller owns, changed in place; returns the effects. A shell deciding
+ * many inputs in a row (a batch) copies the state once rather than once per input.
+ */
+export function decideInPlace(
+  policy: Policy | undefined,
+  draft: EngineDraft,
+  input: EngineInput,
+  now: number,
+  connections: Connections = NO_CONNECTIONS,
+): Effect[] {
   const pass: Pass = { effects: [], wakes: [] };
   const connected: IsConnected = (host) => {
     if ((input.kind === 'host-connected' || input.kind === 'host-disconnected') && input.host === host)
@@ -304,6 +326,6 @@ export function decide(
   evaluate(policy, draft, now, pass, connected);
   const future = pass.wakes.filter((at) => at > now);
   const effects: Effect[] = [...pass.effects];
-  if (future.length > 0) effects.push({ kind: 'wake-at', at: Math.min(...future) });
-  return { state: draft as EngineState, effects };
+  if (future.length > 0) effects.push({ kind: 'wake-at', at: future.reduce((a, b) => Math.min(a, b)) });
+  return effects;
 }

@@ -5,7 +5,7 @@
 import type { Clock } from '../../../shared/src/clock.js';
 import type { Logger } from '../../../shared/src/logger.js';
 import type { SigningKeyPair } from '../../../shared/src/signing.js';
-import type { EngineState } from '../core/engine.js';
+import type { EngineDraft, EngineState } from '../core/engine.js';
 import type { Policy } from '../core/policy.js';
 import type { Db } from '../db/client.js';
 import type { MetricsHooks } from '../metrics/hooks.js';
@@ -60,6 +60,13 @@ export interface Batch {
   decided: boolean;
   /** Something was written to the notification outbox. */
   notified: boolean;
+  /**
+   * The engine state being decided: copied once when the batch's first input is decided, changed
+   * in place by the next ones. `fleet.state` is this draft until the batch ends.
+   */
+  draft: EngineDraft | undefined;
+  /** A decision failed part-way through the draft: the batch cannot commit. */
+  broken: boolean;
   /** Database ids of the engine's runs, as looked up in this batch (cleared when an input fails). */
   readonly runIds: Map<number, string>;
 }

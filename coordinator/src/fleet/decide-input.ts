@@ -1,10 +1,11 @@
 /**
- * One decision, inside a batch (group-commit.ts): decide in memory, then record the effects and the
- * notifications in the batch's transaction, within a savepoint of their own (a decision that fails
- * leaves nothing behind and the state as it was). The orders it issued are sent, the timer re-armed
+ * One decision, inside a batch (group-commit.ts): decide in memory, on the batch's copy of the
+ * state, then record the effects and the notifications in the batch's transaction, within a
+ * savepoint of their own. A decision that fails part-way fails its whole batch (its copy of the
+ * state is no longer what the database holds). The orders it issued are sent, the timer re-armed
  * and the hosts briefed only after the batch commits.
  */
-import { decide, type EngineInput, type EngineState } from '../core/engine.js';
+import { decideInPlace, type EngineInput, type EngineState, toDraft } from '../core/engine.js';
 import type { Effect as EngineEffect } from '../core/engine-state.js';
 import type { NotificationFact } from '../notify/facts.js';
 import { factsFromEffects } from '../notify/from-engine.js';
@@ -28,9 +29,17 @@ export async function decideInput(
   const batch = batchOf(fleet);
   const { deps } = fleet;
   const now = deps.clock.now();
-  const before = fleet.state;
+  const wasDrill = fleet.state.run?.kind === 'drill';
   const policy = fleet.policy;
-  const decision = decide(policy, before, input, now, fleet.connections);
+  // The batch's copy of the state, made by its first decision; the committed state is never changed.
+  batch.draft ??= toDraft(fleet.state);
+  const draft = batch.draft;
+  // Changed in place from here: a failure before the end leaves the batch unable to commit.
+  batch.broken = true;
+  const decision = {
+    state: draft as EngineState,
+    effects: decideInPlace(policy, draft, input, now, fleet.connections),
+  };
   const outgoing: Outgoing[] = [];
   const lines: string[] = [];
   let wake: number | undefined;
@@ -41,7 +50,7 @@ export async function decideInput(
           ...(notify?.(decision.state, now) ?? []),
           ...factsFromEffects(decision.effects, {
             at: now,
-            drill: (decision.state.run ?? before.run)?.kind === 'drill',
+            drill: decision.state.run === undefined ? wasDrill : decision.state.run.kind === 'drill',
           }),
         ];
   // Most inputs (an ack, a reading that changes nothing) have nothing to record but the state.
@@ -77,6 +86,7 @@ export async function decideInput(
       if (facts.length > 0) await deps.notifier?.publish(tx, facts, now);
     });
   fleet.state = decision.state;
+  batch.broken = false;
   batch.outgoing.push(...outgoing);
   batch.lines.push(...lines);
   batch.wake = wake;

@@ -3,9 +3,10 @@
  * handled one after another (each sees the state the previous one left) inside ONE transaction,
  * which also stores the engine state once; only after it commits are the orders sent, the timer
  * re-armed, the hosts briefed, and the callers answered. Nothing is sent before its decision is
- * durable. An input that fails is answered with its error and its decision undone in memory (its
- * writes were in a savepoint); a batch whose commit fails answers every input with that error and
- * leaves the engine as it was before the batch.
+ * durable. An input refused before it is decided (a bad sequence number, an unknown order) is
+ * answered with its error, the others go on; a decision that fails (the database) or a commit that
+ * fails answers every input of the batch with that error and leaves the engine as it was before it.
+ * The engine state is copied once per batch, not once per input.
  */
 import { errorMessage } from '../../../shared/src/errors.js';
 import { saveEngineState } from '../db/queries/engine-state.js';
@@ -42,6 +43,8 @@ export function createGroupCommit(fleet: FleetContext, options: { maxBatch?: num
     try {
       return { ok: true, value: await item.task() };
     } catch (error) {
+      // A decision that failed part-way changed the batch's copy of the state: give up the batch.
+      if (batch.broken) throw error;
       fleet.state = mark.state;
       fleet.policy = mark.policy;
       batch.outgoing.length = mark.outgoing;
@@ -84,6 +87,8 @@ export function createGroupCommit(fleet: FleetContext, options: { maxBatch?: num
       decided: false,
       notified: false,
       runIds: new Map(),
+      draft: undefined,
+      broken: false,
     };
     const outcomes: Outcome[] = [];
     try {
