@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
@@ -9,6 +11,7 @@ import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import { AppError } from '../../../shared/src/errors.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { extractPgliteTemplate, readPgliteTemplate } from './pglite-template.js';
 import { schema } from './schema.js';
 
 /** The handle every query function takes; both drivers are assignable to it. */
@@ -73,6 +76,26 @@ function watchWriterLock(lockClient: postgres.Sql, options: WriterLockOptions): 
   return { stop: () => clearInterval(timer) };
 }
 
+/**
+ * PGlite in `pgdata` (or in memory). A new database starts from the template for these migrations
+ * when there is one (no initdb, nothing to migrate); should that fail, whatever it left is removed
+ * and initdb runs, as it does without a template.
+ */
+async function openPglite(pgdata: string | undefined, migrationsFolder: string): Promise<PGlite> {
+  const isNew = pgdata === undefined || !existsSync(join(pgdata, 'PG_VERSION'));
+  const template = isNew ? await readPgliteTemplate(migrationsFolder) : undefined;
+  if (template !== undefined) {
+    try {
+      if (pgdata === undefined) return await PGlite.create({ loadDataDir: new Blob([template]) });
+      await extractPgliteTemplate(template, pgdata);
+      return await PGlite.create(pgdata);
+    } catch {
+      if (pgdata !== undefined) await rm(pgdata, { recursive: true, force: true });
+    }
+  }
+  return PGlite.create(pgdata);
+}
+
 /** Resolved from this file, not the CWD: the migrator needs meta/_journal.json. */
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
@@ -114,8 +137,8 @@ export async function openDatabase(
   }
   const lock = target.kind === 'pglite' ? lockDataDir(target.dataDir) : undefined;
   try {
-    const client =
-      target.kind === 'pglite' ? await PGlite.create(join(target.dataDir, 'pgdata')) : await PGlite.create();
+    const pgdata = target.kind === 'pglite' ? join(target.dataDir, 'pgdata') : undefined;
+    const client = await openPglite(pgdata, migrationsFolder);
     const db = drizzlePglite(client, { schema });
     await migratePglite(db, { migrationsFolder });
     return {
