@@ -8,13 +8,14 @@ import { spawn } from 'node:child_process';
 import { copyFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { unitNodeOptions } from '../helpers/agent-bundle.js';
 import { REPO_ROOT, spawnNpm, type WatchedProcess, watchProcess } from '../helpers/processes.js';
 import { startUpsd, upsdMissingReason } from '../helpers/upsd.js';
 import type { BenchContext } from './context.js';
 import { START_WAIT_MS, startCoordinator, tempDir } from './coordinator.js';
 import { UPS } from './fleet-policy.js';
 import { figureLabel } from './options.js';
-import { cpuPercentOver, rssMiB, wallNow } from './proc.js';
+import { cpuPercentOver, rssMiB, ussMiB, wallNow } from './proc.js';
 import { type Scope, withScope } from './scope.js';
 import { summarize } from './stats.js';
 import { type Row, ratioOf } from './table.js';
@@ -25,10 +26,16 @@ const FIGURE = figureLabel('footprint');
 const NAME = 'nas-bundle';
 
 /** The bundle under plain Node.js, with PATH as the only inherited variable (as systemd runs it). */
-function spawnBundle(scope: Scope, bundle: string, cwd: string, args: string[]): WatchedProcess {
+function spawnBundle(
+  scope: Scope,
+  bundle: string,
+  cwd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): WatchedProcess {
   const child = spawn(process.execPath, [bundle, ...args], {
     cwd,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -88,13 +95,14 @@ async function footprint(context: BenchContext, scope: Scope): Promise<Row[]> {
     ].join('\n'),
   );
 
+  const unitEnv = await unitNodeOptions();
   const trials = context.options.trials ?? (quick ? 2 : 5);
   const starts: number[] = [];
   let agent: WatchedProcess | undefined;
   for (let i = 0; i < trials; i++) {
     await agent?.stop();
     const spawnedAt = wallNow();
-    agent = spawnBundle(scope, bundle, dir, ['agent', '--config', config]);
+    agent = spawnBundle(scope, bundle, dir, ['agent', '--config', config], unitEnv);
     const line = await within(
       agent.waitForLine(new RegExp(`connected to .* as ${NAME}`), 'the bundle connected'),
       START_WAIT_MS,
@@ -129,6 +137,9 @@ async function footprint(context: BenchContext, scope: Scope): Promise<Row[]> {
   const agentRss = rssMiB(pid);
   const upsmonRss = upsmon?.rss();
   const rssRatio = ratioOf(agentRss, upsmonRss);
+  const agentUss = ussMiB(pid);
+  const upsmonUss = upsmon?.uss();
+  const ussRatio = ratioOf(agentUss, upsmonUss);
   const peer = (value: number | undefined) => value ?? `n/a: ${peerMissing}`;
   const upsmonNote = 'upsmon secondary (root parent + monitoring child), POLLFREQ 5';
   return [
@@ -153,7 +164,17 @@ async function footprint(context: BenchContext, scope: Scope): Promise<Row[]> {
       unit: 'MiB',
       peer: peer(upsmonRss),
       ...(rssRatio === undefined ? {} : { ratio: rssRatio }),
-      note: upsmonNote,
+      note: `NODE_OPTIONS=${unitEnv.NODE_OPTIONS ?? '(none)'}, as the systemd unit sets it; ${upsmonNote}`,
+      key: 'agent-idle-rss',
+    },
+    {
+      figure: FIGURE,
+      measurement: 'bundle agent private memory (USS), idle, watcher polling upsd every 1 s',
+      value: agentUss,
+      unit: 'MiB',
+      peer: peer(upsmonUss),
+      ...(ussRatio === undefined ? {} : { ratio: ussRatio }),
+      note: 'RSS less the shared pages of files (node, libc): what one more agent costs the machine',
     },
     {
       figure: FIGURE,

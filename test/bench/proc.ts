@@ -26,6 +26,18 @@ export function rssMiB(pid: number): number {
   return Number(match[1]) / 1024;
 }
 
+/**
+ * Memory only this process holds (USS: private pages, clean and dirty), in MiB. RSS also counts the
+ * pages of shared files (the `node` executable alone is ~32 MiB of them), which other processes
+ * share and the kernel can drop; USS is what the process costs on top of them.
+ */
+export function ussMiB(pid: number): number {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (name: string) =>
+    Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? Number.NaN);
+  return (kb('Private_Clean') + kb('Private_Dirty')) / 1024;
+}
+
 /** User + system CPU seconds the process has used so far. */
 export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

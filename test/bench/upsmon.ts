@@ -16,7 +16,7 @@ import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lookupUser, until } from '../nut/daemon.js';
 import { numLogins } from './nut-wire.js';
-import { cpuSeconds, rssMiB } from './proc.js';
+import { cpuSeconds, rssMiB, ussMiB } from './proc.js';
 
 export const UPSMON_BIN = '/lib/nut/upsmon';
 const RUN_AS = 'nut';
@@ -75,6 +75,8 @@ export interface Upsmon {
   shutdownAt(): Promise<number | undefined>;
   /** RSS of the privileged parent plus the monitoring child, MiB. */
   rss(): number;
+  /** Their private memory (USS), MiB. */
+  uss(): number;
   cpuSeconds(): number;
   stop(): Promise<void>;
 }
@@ -241,6 +243,7 @@ export async function startUpsmon(
       return first === undefined ? undefined : Number(BigInt(first.trim()) / 1000n) / 1000;
     },
     rss: () => tree().reduce((sum, p) => sum + rssMiB(p), 0),
+    uss: () => tree().reduce((sum, p) => sum + ussMiB(p), 0),
     cpuSeconds: () => tree().reduce((sum, p) => sum + cpuSeconds(p), 0),
     stop,
   };

@@ -15,6 +15,7 @@ import { parseAgentConfig } from '../../agent/src/config.js';
 import { generateSigningKey } from '../../shared/src/signing.js';
 import { signUpsEvent } from '../../shared/src/tokens.js';
 import { createAdminApi } from '../helpers/admin-api.js';
+import { unitNodeOptions } from '../helpers/agent-bundle.js';
 import {
   coordinatorUrl,
   REPO_ROOT,
@@ -50,7 +51,11 @@ describe('the agent bundle', () => {
   const agents: WatchedProcess[] = [];
 
   /** The bundle run by plain Node.js from its own folder, with PATH as the only inherited variable. */
-  function spawnBundle(name: string, args: string[], env: Record<string, string> = {}): WatchedProcess {
+  function spawnBundle(
+    name: string,
+    args: string[],
+    env: Record<string, string> = {},
+  ): WatchedProcess {
     const child = spawn(process.execPath, [bundle, ...args], {
       cwd: lib,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
@@ -141,7 +146,8 @@ describe('the agent bundle', () => {
       `  shutdown: ${JSON.stringify(recorder(record, 'shutdown'))}`,
     ].join('\n');
     await writeFile(config, yaml, { mode: 0o600 });
-    const agent = spawnBundle('agent', ['agent', '--config', config]);
+    // With the systemd unit's NODE_OPTIONS, as it runs there.
+    const agent = spawnBundle('agent', ['agent', '--config', config], await unitNodeOptions());
     await agent.waitForLine(/connected to .* as web1/, 'connected');
     await coordinator.waitForLine(/hello agent=web1/, 'the agent hello');
 

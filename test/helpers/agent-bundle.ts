@@ -4,9 +4,19 @@
  * sources, which matters to suites that start and kill agents over and over.
  */
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { REPO_ROOT, type WatchedProcess, watchProcess } from './processes.js';
+
+/** The systemd unit users install: tests and the bench run the agent with the Node.js flags it uses. */
+const UNIT = join(REPO_ROOT, 'infra', 'systemd', 'upsfleet-agent.service');
+
+/** The unit's NODE_OPTIONS (V8's heap sizes), as systemd sets them for the agent. */
+export async function unitNodeOptions(unit = UNIT): Promise<Record<string, string>> {
+  const line = /^Environment="NODE_OPTIONS=([^"]*)"$/m.exec(await readFile(unit, 'utf8'))?.[1];
+  return line === undefined ? {} : { NODE_OPTIONS: line };
+}
 
 /** Bundles agent/src/main.ts into `<dir>/upsfleet-agent.mjs` and returns its path. */
 export async function buildAgentBundle(dir: string): Promise<string> {
