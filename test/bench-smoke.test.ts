@@ -4,6 +4,7 @@
  * figure has one. How fast anything was is never asserted (speed belongs to the bench itself).
  */
 import { afterAll, expect, it } from 'vitest';
+import { GOALS } from './bench/goals.js';
 import { FIGURES, figureLabel } from './bench/options.js';
 import { postgresMissingReason } from './bench/postgres.js';
 import { upsmonMissingReason } from './bench/upsmon.js';
@@ -21,9 +22,11 @@ interface TableRow {
   readonly ratio: string;
 }
 
-/** The Markdown table's body rows. */
+/** The body rows of the figures table (the first one; the goals table follows it). */
 function tableRows(lines: readonly string[]): TableRow[] {
+  const goalsAt = lines.findIndex((line) => line.startsWith('Goals'));
   return lines
+    .slice(0, goalsAt === -1 ? lines.length : goalsAt)
     .filter((line) => line.startsWith('| ') && !line.startsWith('| figure |') && !line.startsWith('| --- |'))
     .map((line) => {
       const [figure = '', measurement = '', upsfleet = '', peer = '', ratio = ''] = line
@@ -67,6 +70,14 @@ describeRequiring('npm run bench -- --quick', missing, () => {
     }
     for (const row of compared.filter((r) => /shutdown command ran|RSS/.test(r.measurement))) {
       expect(row.ratio, `${row.figure}: ${row.measurement}`).toMatch(/^\d+(\.\d+)?×$/);
+    }
+    // Every goal of issue 12's table, with what this run measured for it (or why not).
+    const goalLines = bench.lines.slice(bench.lines.findIndex((line) => line.startsWith('Goals')));
+    for (const goal of GOALS) {
+      const line = goalLines.find((l) => l.startsWith(`| ${goal.figure} |`));
+      expect(line, `goal "${goal.figure}":\n${output}`).toMatch(
+        /\| (met|met where measured|NOT met|not measured in this run) \|$/,
+      );
     }
     expect(code, output).toBe(0);
   }, 300_000);

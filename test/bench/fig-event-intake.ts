@@ -18,7 +18,7 @@ import { connectSimWatcher, type SignedEvent, type SimWatcher } from './swarm/si
 import type { Row } from './table.js';
 
 const FIGURE = figureLabel('intake');
-const WATCHERS = [1, 8] as const;
+const WATCHERS = [1, 8, 100] as const;
 
 /** A periodic snapshot on mains: stored and fed to the engine, as every event is. */
 const snapshot = (ups: string, i: number) => ({
@@ -67,21 +67,23 @@ async function intake(context: BenchContext, scope: Scope, kind: DatabaseKind): 
   }
   const { quick } = context.options;
   const trials = context.options.trials ?? (quick ? 1 : 3);
-  const total = quick ? 40 : 400;
+  // Enough events for a trial of a second or more at the goal's rate, at least a few per watcher.
+  const totalFor = (count: number) => (quick ? Math.max(40, count * 2) : Math.max(400, count * 20));
   // Warm-up: the first events of each watcher pay for key import and JIT.
   await oneTrial(watchers, 5);
   const rows: Row[] = [];
   for (const count of WATCHERS) {
     const rates: number[] = [];
     for (let trial = 0; trial < trials; trial++)
-      rates.push(await oneTrial(watchers.slice(0, count), Math.ceil(total / count)));
+      rates.push(await oneTrial(watchers.slice(0, count), Math.ceil(totalFor(count) / count)));
     context.log(`intake ${kind}, ${count} watcher(s): ${rates.map((r) => r.toFixed(0)).join(', ')} events/s`);
     rows.push({
       figure: FIGURE,
       measurement: `${DATABASE_LABEL[kind]}: signed events verified and stored, ${count} watcher${count === 1 ? '' : 's'} over WebSocket`,
       value: summarize(rates),
       unit: 'events/s',
-      note: `${Math.ceil(total / count) * count} events per trial, one in flight per watcher (as the agent sends them)`,
+      note: `${Math.ceil(totalFor(count) / count) * count} events per trial, one in flight per watcher (as the agent sends them)`,
+      key: `intake-${count}-${kind}`,
     });
   }
   return rows;

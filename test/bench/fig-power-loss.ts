@@ -24,6 +24,7 @@ import {
   describeTimers,
   NUT_DEFAULT_TIMERS,
   startUpsmon,
+  type Upsmon,
   type UpsmonTimers,
   upsmonMissingReason,
 } from './upsmon.js';
@@ -44,6 +45,21 @@ const QUICK_TIMERS: UpsmonTimers = {
   finalDelay: 1,
 };
 
+/**
+ * upsmon at upsfleet's own settings: POLLFREQ 1 (as pollInterval 1s), FINALDELAY 0 (the stage has no
+ * delay). HOSTSYNC stays NUT's default: a secondary still waits that long for the primary's FSD on
+ * the OB LB path, and a shorter one would be a setting NUT's documentation warns against.
+ */
+export const EQUAL_TIMERS: UpsmonTimers = {
+  ...NUT_DEFAULT_TIMERS,
+  pollFreq: 1,
+  pollFreqAlert: 1,
+  finalDelay: 0,
+};
+
+/** The upsmon secondaries of each trial: NUT's defaults (or --quick's) and upsfleet's settings. */
+type Peer = 'defaults' | 'equal';
+
 type Path = 'FSD' | 'OB LB';
 
 interface Fleet {
@@ -62,7 +78,7 @@ interface Trial {
   readonly order: number;
   readonly command: number;
   readonly lastSimulated: number | undefined;
-  readonly upsmon: number | undefined;
+  readonly upsmon: Partial<Record<Peer, number>>;
 }
 
 /** Milliseconds since the epoch from the ISO time an agent log line starts with. */
@@ -124,19 +140,22 @@ async function trial(
   fleet: Fleet,
   path: Path,
   index: number,
-  timers: UpsmonTimers | undefined,
+  peers: Partial<Record<Peer, UpsmonTimers>>,
 ): Promise<Trial> {
   const { upsd, coordinator, host, swarm } = fleet;
   return withScope(async (scope) => {
-    const upsmon =
-      timers === undefined
-        ? undefined
-        : await startUpsmon(join(fleet.dir, `upsmon-${index}`), { port: upsd.port, ups: upsd.ups }, timers);
-    if (upsmon !== undefined) scope.defer('upsmon', () => upsmon.stop());
+    const upsmons: [Peer, Upsmon][] = [];
+    for (const [peer, timers] of Object.entries(peers) as [Peer, UpsmonTimers][]) {
+      const dir = join(fleet.dir, `upsmon-${index}-${peer}`);
+      const upsmon = await startUpsmon(dir, { port: upsd.port, ups: upsd.ups }, timers);
+      scope.defer(`upsmon ${peer}`, () => upsmon.stop());
+      upsmons.push([peer, upsmon]);
+    }
     const watch = await watchUpsd(upsd.port, upsd.ups);
     scope.defer('upsd watch', () => watch.stop());
     // A random phase against every poll loop involved (upsmon's, the watcher's).
-    await new Promise((resolve) => setTimeout(resolve, Math.random() * (timers?.pollFreq ?? 1) * 1_000));
+    const longestPoll = Math.max(1, ...Object.values(peers).map((timers) => timers.pollFreq));
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * longestPoll * 1_000));
     await swarm.arm();
     const hostFrom = host.mark();
     const runFrom = coordinator.proc.mark();
@@ -165,11 +184,12 @@ async function trial(
       runFrom,
     );
     const orders = await swarm.orders(WAIT_MS);
-    let upsmonAt: number | undefined;
-    if (upsmon !== undefined) {
+    const upsmonAt: Partial<Record<Peer, number>> = {};
+    for (const [peer, upsmon] of upsmons) {
       // It runs SHUTDOWNCMD once, then exits by itself.
-      await within(upsmon.exited, WAIT_MS, 'upsmon shutting down');
-      upsmonAt = await upsmon.shutdownAt();
+      await within(upsmon.exited, WAIT_MS, `upsmon (${peer}) shutting down`);
+      const at = await upsmon.shutdownAt();
+      if (at !== undefined) upsmonAt[peer] = at;
     }
     await watch.stop();
     // Back to normal for the next trial: upsd keeps FSD latched until it restarts.
@@ -186,11 +206,12 @@ async function trial(
       order: loggedAt(accepted) - at,
       command: command - at,
       lastSimulated: orders.complete ? orders.lastVerified - at : undefined,
-      upsmon: upsmonAt === undefined ? undefined : upsmonAt - at,
+      upsmon: Object.fromEntries(Object.entries(upsmonAt).map(([peer, when]) => [peer, when - at])),
     };
     context.log(
       `power-loss ${path} trial ${index}: event stored ${result.stored.toFixed(0)} ms, order ${result.order.toFixed(0)} ms, command ${result.command.toFixed(0)} ms, ` +
-        `last simulated ${result.lastSimulated?.toFixed(0) ?? 'incomplete'} ms, upsmon ${result.upsmon?.toFixed(0) ?? '—'} ms`,
+        `last simulated ${result.lastSimulated?.toFixed(0) ?? 'incomplete'} ms, upsmon ` +
+        `${result.upsmon.defaults?.toFixed(0) ?? '—'} ms (defaults), ${result.upsmon.equal?.toFixed(0) ?? '—'} ms (POLLFREQ 1, FINALDELAY 0)`,
     );
     return result;
   });
@@ -204,13 +225,13 @@ export async function runPowerLoss(context: BenchContext): Promise<Row[]> {
   const timers = quick ? QUICK_TIMERS : NUT_DEFAULT_TIMERS;
   const simulated = quick ? 50 : 1_000;
   const plan: Path[] = quick ? ['FSD', 'OB LB'] : ['FSD', 'OB LB', 'FSD', 'OB LB', 'FSD'];
+  const peers: Partial<Record<Peer, UpsmonTimers>> =
+    peerMissing === undefined ? { defaults: timers, equal: EQUAL_TIMERS } : {};
   const trials = await withScope(async (scope) => {
     const fleet = await setUp(context, scope, simulated);
     const results: Trial[] = [];
     for (const [index, path] of plan.entries())
-      results.push(
-        await trial(context, fleet, path, index + 1, peerMissing === undefined ? timers : undefined),
-      );
+      results.push(await trial(context, fleet, path, index + 1, peers));
     return results;
   });
 
@@ -245,22 +266,34 @@ export async function runPowerLoss(context: BenchContext): Promise<Row[]> {
       value: of('any', (t) => t.lastSimulated),
       unit: 'ms',
       note: 'the SPEC bar counts every host of the stage',
+      key: `power-loss-last-${simulated}`,
     },
   ];
-  for (const path of ['FSD', 'OB LB'] as const) {
-    const ours = of(path, (t) => t.command);
-    const theirs = peerMissing === undefined ? of(path, (t) => t.upsmon) : `n/a: ${peerMissing}`;
-    const ratio = ratioOf(ours, theirs);
-    rows.push({
-      figure: FIGURE,
-      measurement: `${path === 'FSD' ? 'FSD raised at upsd' : 'OL → OB LB at upsd'} → shutdown command ran`,
-      value: ours,
-      unit: 'ms',
-      peer: theirs,
-      ...(ratio === undefined ? {} : { ratio }),
-      note:
-        path === 'FSD' ? `FSD set with upsd's FSD command, as a primary upsmon does; ${peerNote}` : peerNote,
-    });
+  for (const peer of ['defaults', 'equal'] as const) {
+    for (const path of ['FSD', 'OB LB'] as const) {
+      const ours = of(path, (t) => t.command);
+      const theirs = peerMissing === undefined ? of(path, (t) => t.upsmon[peer]) : `n/a: ${peerMissing}`;
+      const ratio = ratioOf(ours, theirs);
+      const settings =
+        peer === 'equal'
+          ? `same settings: upsmon ${describeTimers(EQUAL_TIMERS)} beside pollInterval ${POLL_INTERVAL}, a zero-delay stage`
+          : peerNote;
+      rows.push({
+        figure: FIGURE,
+        measurement:
+          `${path === 'FSD' ? 'FSD raised at upsd' : 'OL → OB LB at upsd'} → shutdown command ran` +
+          (peer === 'equal' ? ', same settings as upsmon' : ''),
+        value: ours,
+        unit: 'ms',
+        peer: theirs,
+        ...(ratio === undefined ? {} : { ratio }),
+        note:
+          path === 'FSD'
+            ? `FSD set with upsd's FSD command, as a primary upsmon does; ${settings}`
+            : settings,
+        ...(peer === 'equal' ? { key: `equal-settings-${path}` } : {}),
+      });
+    }
   }
   return rows;
 }

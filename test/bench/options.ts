@@ -27,8 +27,8 @@ export interface BenchOptions {
   readonly agents: readonly number[];
   /** Overrides every figure's number of trials. */
   readonly trials: number | undefined;
-  /** The database of the fan-out figure's coordinator. */
-  readonly database: 'pglite' | 'postgres';
+  /** The databases of the fan-out figure's coordinators: both (the largest size on PostgreSQL) or one. */
+  readonly database: 'pglite' | 'postgres' | 'both';
 }
 
 export const USAGE = `Usage: npm run bench -- [--quick] [--only FIGURE[,FIGURE...]]
@@ -38,7 +38,8 @@ Figures: ${FIGURES.map((figure, i) => `${i + 1} ${figure}`).join(', ')} (name or
   --only FIGURE  only these figures (repeat the flag or separate with commas)
   --agents N,N   fan-out sizes (default 1000,10000; 100 with --quick)
   --trials N     trials per measurement instead of each figure's own number
-  --database DB  fan-out on pglite (default: the coordinator's default) or postgres
+  --database DB  fan-out on pglite, postgres, or both (default: every size on PGlite, the largest
+                 also on PostgreSQL; --quick: pglite)
 `;
 
 function toFigure(text: string): Figure {
@@ -57,7 +58,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
       only: { type: 'string', multiple: true },
       agents: { type: 'string' },
       trials: { type: 'string' },
-      database: { type: 'string', default: 'pglite' },
+      database: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -71,9 +72,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
   const trials = values.trials === undefined ? undefined : Number(values.trials);
   if (trials !== undefined && !(Number.isInteger(trials) && trials >= 1))
     throw new Error(`--trials: "${values.trials}" is not a number ≥ 1`);
-  const database = values.database;
-  if (database !== 'pglite' && database !== 'postgres')
-    throw new Error(`--database: "${database}" is not pglite or postgres`);
+  const database = values.database ?? (values.quick ? 'pglite' : 'both');
+  if (database !== 'pglite' && database !== 'postgres' && database !== 'both')
+    throw new Error(`--database: "${database}" is not pglite, postgres or both`);
   return {
     quick: values.quick,
     trials,

@@ -4,7 +4,7 @@
  * still prints. Figures are from this machine at this moment: compare runs on one machine only.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../../coordinator/src/db/client.js';
 import { errorMessage } from '../../shared/src/errors.js';
@@ -16,6 +16,7 @@ import { runEventIntake } from './fig-event-intake.js';
 import { runFanOut } from './fig-fan-out.js';
 import { runMicro } from './fig-micro.js';
 import { runPowerLoss } from './fig-power-loss.js';
+import { formatGoals } from './goals.js';
 import { describeMachine } from './machine.js';
 import { FIGURES, type Figure, figureLabel, parseBenchArgs, USAGE } from './options.js';
 import { closeAllScopes, createScope } from './scope.js';
@@ -108,7 +109,10 @@ async function main(): Promise<number> {
   process.stdout.write(
     `\nupsfleet bench${options.quick ? ' (--quick: few trials, not for comparing)' : ''} — ${machine}\n` +
       'Values: median [spread] n=trials; the spread is p10–p90 from 10 trials on, min–max below.\n\n' +
-      `${formatTable(rows)}\n\n(${seconds} s)\n`,
+      `${formatTable(rows)}\n\nGoals (issue 12's table and SPEC's bars) against this run:\n\n` +
+      `${formatGoals(rows)}\n\n(${seconds} s; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} at the end)\n`,
   );
   return rows.some((row) => typeof row.value === 'string' && row.value.startsWith('FAILED')) ? 1 : 0;
 }

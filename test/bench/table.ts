@@ -16,6 +16,8 @@ export interface Row {
   /** upsfleet's median over the peer's; shown as "0.04×". */
   readonly ratio?: number;
   readonly note?: string;
+  /** Names the row for a goal in goals.ts ("fan-out-10000-last"); most rows have none. */
+  readonly key?: string;
 }
 
 function round(value: number): string {
