@@ -3,7 +3,9 @@
 // command loads the CLI, zod and yaml, never the server or the database (start time ≤ 200 ms).
 // PGlite stays a package (its WebAssembly and data files are read from beside its own modules): it
 // is the package's one runtime dependency. The migrations are copied beside the chunks.
+import { execFile } from 'node:child_process';
 import { cp, readFile, rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import {
   englishZodOnly,
@@ -16,6 +18,7 @@ import {
   requireBanner,
 } from './common.mjs';
 
+const run = promisify(execFile);
 const OUT = 'dist/cli';
 const CLIENT = 'coordinator/src/db/client.ts';
 const FROM_SOURCE = "new URL('../../drizzle', import.meta.url)";
@@ -71,6 +74,8 @@ export async function buildCli() {
       `the CLI bundle imports packages that are not runtime dependencies: ${missing.join(', ')}`,
     );
   await cp('coordinator/drizzle', `${OUT}/drizzle`, { recursive: true });
+  // The embedded database's template beside them (dist/cli/pglite/): a first start without initdb.
+  await run('npx', ['tsx', 'infra/pglite-template.ts', '--migrations', `${OUT}/drizzle`]);
   console.log(
     `${OUT}/ ${kib(outputBytes(result.metafile))} (Node.js >= ${NODE_MIN.major}.${NODE_MIN.minor})`,
   );

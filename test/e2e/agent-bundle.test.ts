@@ -51,11 +51,7 @@ describe('the agent bundle', () => {
   const agents: WatchedProcess[] = [];
 
   /** The bundle run by plain Node.js from its own folder, with PATH as the only inherited variable. */
-  function spawnBundle(
-    name: string,
-    args: string[],
-    env: Record<string, string> = {},
-  ): WatchedProcess {
+  function spawnBundle(name: string, args: string[], env: Record<string, string> = {}): WatchedProcess {
     const child = spawn(process.execPath, [bundle, ...args], {
       cwd: lib,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },

@@ -5,7 +5,7 @@
  * database, the NUT server, the agents and the admin client, all from the bundle.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -53,6 +53,16 @@ describe('the npm package', () => {
     const installed = join(prefix, 'lib', 'node_modules', 'upsfleet');
     expect(await readdir(join(installed, 'node_modules'))).toEqual(['@electric-sql']);
     expect(await readdir(installed)).not.toContain('coordinator');
+    // The embedded database's template, for the very PGlite installed beside it: no initdb on a
+    // first start (a template of another PGlite version would not be used).
+    const pglite = JSON.parse(
+      await readFile(join(installed, 'node_modules', '@electric-sql', 'pglite', 'package.json'), 'utf8'),
+    ) as { version: string };
+    expect(await readdir(join(installed, 'dist', 'cli', 'pglite'))).toEqual([
+      expect.stringMatching(
+        new RegExp(`^pgdata-${pglite.version.replaceAll('.', '\\.')}-[0-9a-f]{12}\\.tar\\.gz$`),
+      ),
+    ]);
   });
 
   it('`upsfleet --help` prints the commands', async () => {

@@ -2,22 +2,24 @@
  * The embedded database's first start without initdb: a new data directory is unpacked from a
  * template, an initialised and migrated empty PGlite database (PGlite's own `dumpDataDir` tarball),
  * instead of running initdb (seconds, and ~900 MiB at its peak) and every migration. A template is
- * made for one PGlite version and one set of migrations, by `npm install` (postinstall) or
- * `npm run build`; when there is none for the installed pair, PGlite runs initdb as before.
+ * made for one PGlite version and one set of migrations, by `npm install` in a checkout
+ * (postinstall) and by the build of the packed program; without one, PGlite runs initdb as before.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, normalize, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
 
-/** Where the templates live: coordinator/pglite/ (not in git; made at install or build). */
-export const PGLITE_TEMPLATE_DIR = fileURLToPath(new URL('../../pglite', import.meta.url));
+/**
+ * Where the templates live: beside the migrations folder (coordinator/pglite/ in a checkout, not in
+ * git, made by postinstall; dist/cli/pglite/ in the packed program, made by its build).
+ */
+export const templateDirFor = (migrationsFolder: string): string => join(dirname(migrationsFolder), 'pglite');
 
 /**
  * PostgreSQL's default of 128MB of shared buffers lives in PGlite's WebAssembly memory; a
@@ -39,7 +41,7 @@ async function pgliteVersion(): Promise<string> {
 /** The template's file for the installed PGlite and these migrations (their journal's digest). */
 export async function pgliteTemplateFile(
   migrationsFolder: string,
-  dir = PGLITE_TEMPLATE_DIR,
+  dir = templateDirFor(migrationsFolder),
 ): Promise<string> {
   const journal = await readFile(join(migrationsFolder, 'meta', '_journal.json'));
   const digest = createHash('sha256').update(journal).digest('hex').slice(0, 12);
@@ -47,7 +49,7 @@ export async function pgliteTemplateFile(
 }
 
 /** The template (gzipped tar) for the installed PGlite and these migrations, or undefined. */
-export async function readPgliteTemplate(migrationsFolder: string, dir = PGLITE_TEMPLATE_DIR) {
+export async function readPgliteTemplate(migrationsFolder: string, dir = templateDirFor(migrationsFolder)) {
   const file = await pgliteTemplateFile(migrationsFolder, dir);
   return existsSync(file) ? readFile(file) : undefined;
 }
@@ -55,7 +57,7 @@ export async function readPgliteTemplate(migrationsFolder: string, dir = PGLITE_
 /** Runs initdb and the migrations once, in memory, and writes the template (older ones are removed). */
 export async function makePgliteTemplate(
   migrationsFolder: string,
-  dir = PGLITE_TEMPLATE_DIR,
+  dir = templateDirFor(migrationsFolder),
 ): Promise<{ file: string; bytes: number }> {
   const file = await pgliteTemplateFile(migrationsFolder, dir);
   const pg = await PGlite.create();
