@@ -1,9 +1,9 @@
 /**
  * Makes the embedded database's template: an initialised, migrated, empty PGlite data directory for
  * the installed PGlite and the migrations in `--migrations DIR` (default coordinator/drizzle),
- * written beside that folder (coordinator/pglite/, or dist/cli/pglite/ for the packed program), so
- * that a coordinator's first start on the embedded database skips initdb
- * (coordinator/src/db/pglite-template.ts). Run by postinstall in a checkout and by the CLI build.
+ * written beside that folder (coordinator/pglite/), so that a coordinator's first start on the
+ * embedded database skips initdb (coordinator/src/db/pglite-template.ts). Run by postinstall in a
+ * checkout and by the CLI build, which copies it to dist/cli/pglite/ for the packed program.
  * Does nothing when it exists; `--force` makes it again.
  */
 import { existsSync } from 'node:fs';

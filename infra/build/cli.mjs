@@ -38,6 +38,9 @@ const migrationsBesideChunks = {
 };
 
 export async function buildCli() {
+  // Made (or found) first, in the checkout's coordinator/pglite/, and copied in at the end: the
+  // seconds initdb takes never leave dist/cli/ half built.
+  await run('npx', ['tsx', 'infra/pglite-template.ts']);
   await rm(OUT, { recursive: true, force: true });
   const result = await build({
     entryPoints: { upsfleet: 'bin/upsfleet.ts' },
@@ -75,7 +78,7 @@ export async function buildCli() {
     );
   await cp('coordinator/drizzle', `${OUT}/drizzle`, { recursive: true });
   // The embedded database's template beside them (dist/cli/pglite/): a first start without initdb.
-  await run('npx', ['tsx', 'infra/pglite-template.ts', '--migrations', `${OUT}/drizzle`]);
+  await cp('coordinator/pglite', `${OUT}/pglite`, { recursive: true });
   console.log(
     `${OUT}/ ${kib(outputBytes(result.metafile))} (Node.js >= ${NODE_MIN.major}.${NODE_MIN.minor})`,
   );

@@ -5,7 +5,12 @@ import { gzipSync } from 'node:zlib';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS_FOLDER } from './client.js';
-import { extractPgliteTemplate, makePgliteTemplate, readPgliteTemplate } from './pglite-template.js';
+import {
+  extractPgliteTemplate,
+  makePgliteTemplate,
+  readPgliteTemplate,
+  templateDirFor,
+} from './pglite-template.js';
 
 /** A one-entry ustar archive, gzipped. */
 function tarWith(name: string, content: string): Buffer {
@@ -21,18 +26,23 @@ function tarWith(name: string, content: string): Buffer {
 
 describe('the embedded database template', () => {
   let dir: string;
+  /** Where this PGlite's template for the real migrations is: the checkout's (postinstall), or made here. */
+  let templates: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'upsfleet-template-'));
+    templates = templateDirFor(MIGRATIONS_FOLDER);
+    if ((await readPgliteTemplate(MIGRATIONS_FOLDER, templates)) === undefined) {
+      templates = join(dir, 'templates');
+      await makePgliteTemplate(MIGRATIONS_FOLDER, templates);
+    }
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
 
   it('a new data directory unpacked from it is a migrated database, readable by its owner only', async () => {
-    const templates = join(dir, 'templates');
-    await makePgliteTemplate(MIGRATIONS_FOLDER, templates);
     const template = await readPgliteTemplate(MIGRATIONS_FOLDER, templates);
-    if (template === undefined) throw new Error('no template made');
+    if (template === undefined) throw new Error('no template');
     const pgdata = join(dir, 'data', 'pgdata');
     await extractPgliteTemplate(template, pgdata);
     expect((await stat(pgdata)).mode & 0o777).toBe(0o700);
@@ -49,10 +59,10 @@ describe('the embedded database template', () => {
 
   it('has no template for migrations it was not made with', async () => {
     const other = join(dir, 'other-migrations');
-    await rm(other, { recursive: true, force: true });
     await cp(MIGRATIONS_FOLDER, other, { recursive: true });
     await appendFile(join(other, 'meta', '_journal.json'), '\n');
-    expect(await readPgliteTemplate(other, join(dir, 'templates'))).toBeUndefined();
+    expect(await readPgliteTemplate(MIGRATIONS_FOLDER, templates)).toBeDefined();
+    expect(await readPgliteTemplate(other, templates)).toBeUndefined();
   });
 
   it('refuses an entry that would land outside the data directory, and leaves no data directory', async () => {

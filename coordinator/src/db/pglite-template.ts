@@ -17,7 +17,7 @@ import { migrate } from 'drizzle-orm/pglite/migrator';
 
 /**
  * Where the templates live: beside the migrations folder (coordinator/pglite/ in a checkout, not in
- * git, made by postinstall; dist/cli/pglite/ in the packed program, made by its build).
+ * git, made by postinstall; dist/cli/pglite/ in the packed program, copied there by its build).
  */
 export const templateDirFor = (migrationsFolder: string): string => join(dirname(migrationsFolder), 'pglite');
 
