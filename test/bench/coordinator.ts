@@ -42,7 +42,15 @@ export async function startCoordinator(
     UPSFLEET_ADMIN_TOKEN: ADMIN_TOKEN,
     ...env,
   });
-  scope.defer(name, () => proc.stop());
+  // A coordinator that does not exit within 15 s of SIGTERM is killed: the bench must end (say so).
+  scope.defer(name, async () => {
+    const stopped = proc.stop();
+    const timer = setTimeout(() => {
+      process.stderr.write(`bench: ${name} still running 15 s after SIGTERM: SIGKILL\n`);
+      void proc.stop('SIGKILL');
+    }, 15_000);
+    await stopped.finally(() => clearTimeout(timer));
+  });
   const url = await within(coordinatorUrl(proc), START_WAIT_MS, `${name} listening`);
   const pid = proc.child.pid;
   if (pid === undefined) throw new Error(`${name} has no pid`);

@@ -12,7 +12,7 @@ import { REPO_ROOT, type WatchedProcess, watchProcess } from './processes.js';
 /** The systemd unit users install: tests and the bench run the agent with the Node.js flags it uses. */
 const UNIT = join(REPO_ROOT, 'infra', 'systemd', 'upsfleet-agent.service');
 
-/** The unit's NODE_OPTIONS (V8's heap sizes), as systemd sets them for the agent. */
+/** The unit's NODE_OPTIONS, if it sets any (V8's heap sizes, say), as systemd passes them to the agent. */
 export async function unitNodeOptions(unit = UNIT): Promise<Record<string, string>> {
   const line = /^Environment="NODE_OPTIONS=([^"]*)"$/m.exec(await readFile(unit, 'utf8'))?.[1];
   return line === undefined ? {} : { NODE_OPTIONS: line };
