@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { parseDuration } from '../../shared/src/duration.js';
 import { AppError, errorMessage } from '../../shared/src/errors.js';
 import { NameSchema } from '../../shared/src/protocol.js';
+import { type BridgeConfig, BridgeSchema } from './bridge/bridge-config.js';
 import { Argv, CoordinatorUrl, Duration, NutName, required, UpsdAddress } from './config-fields.js';
 import { toWakeConfig, type WakeConfig, WakeSchema } from './wake/wake-config.js';
 
@@ -93,6 +94,8 @@ const ConfigSchema = z.strictObject({
   wake: WakeSchema.optional(),
   /** Accepted clock difference when verifying orders of every kind. */
   clockTolerance: Duration.optional(),
+  /** The NUT bridge role: serve NUT to the hosts the policy says this agent bridges. */
+  bridge: BridgeSchema.optional(),
 });
 
 const asRecord = (value: unknown): Record<string, unknown> =>
@@ -154,6 +157,8 @@ export interface AgentConfig {
   readonly ups: readonly UpsWatchConfig[];
   /** Wake-on-LAN targets this agent may send to; undefined: wake orders are refused. */
   readonly wake: WakeConfig | undefined;
+  /** The NUT bridge role; undefined: none. */
+  readonly bridge?: BridgeConfig | undefined;
   /** ms; the accepted clock difference when verifying orders (also `host.clockTolerance`). */
   readonly clockTolerance: number;
   /** Where the config came from, for messages. */
@@ -221,6 +226,20 @@ export function parseAgentConfig(text: string, sourceName: string): AgentConfig 
       ),
     ),
     wake: data.wake === undefined ? undefined : toWakeConfig(data.wake),
+    bridge:
+      data.bridge === undefined
+        ? undefined
+        : Object.freeze({
+            listen: Object.freeze(data.bridge.listen),
+            allow: data.bridge.allow === undefined ? undefined : Object.freeze([...data.bridge.allow]),
+            tls:
+              data.bridge.tls === undefined
+                ? undefined
+                : Object.freeze({
+                    key: resolve(dirname(resolve(sourceName)), data.bridge.tls.key),
+                    cert: resolve(dirname(resolve(sourceName)), data.bridge.tls.cert),
+                  }),
+          }),
     clockTolerance,
     source: sourceName,
   });

@@ -31,7 +31,9 @@ export interface LinkOptions {
   readonly random?: () => number;
   readonly WebSocketImpl?: typeof WebSocket;
   readonly logger: Logger;
-  readonly roles?: readonly ('host' | 'watcher')[];
+  readonly roles?: readonly ('host' | 'watcher' | 'bridge')[];
+  /** A NUT bridge says where it serves NUT in its hello. */
+  readonly bridge?: { readonly listen: string };
   readonly version?: string;
   /** Drop the socket when nothing (no ping, no frame) arrived for this long, ms. */
   readonly idleTimeoutMs?: number;
@@ -138,6 +140,7 @@ export function createLink(options: LinkOptions): Link {
         protocol: PROTOCOL_VERSION,
         version: options.version ?? AGENT_VERSION,
         roles,
+        ...(options.bridge === undefined ? {} : { bridge: { ...options.bridge } }),
       };
       ws.send(encodeMessage(hello), (error) => {
         if (error) logger.warn(`could not send hello: ${error.message}`);

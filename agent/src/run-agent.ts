@@ -11,6 +11,8 @@ import { type CoordinatorMessage, PROTOCOL_VERSION } from '../../shared/src/prot
 import { importPublicKey, keyId } from '../../shared/src/signing.js';
 import { signUpsEvent, verifyRekey } from '../../shared/src/tokens.js';
 import { writeFileAtomic } from './atomic-file.js';
+import { type Bridge, startBridge } from './bridge/bridge-role.js';
+import { type BridgeState, openBridgeState } from './bridge/bridge-state.js';
 import type { AgentConfig } from './config.js';
 import { openExecutedOrders } from './executed-orders.js';
 import { type FailSafe, openFailSafe } from './fallback/fail-safe.js';
@@ -59,10 +61,10 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   const clock = options.clock ?? systemClock;
   const stateDir = options.stateDir ?? config.stateDir;
   const host = config.host;
-  if (host === undefined && config.ups.length === 0) {
+  if (host === undefined && config.ups.length === 0 && config.bridge === undefined) {
     throw new AppError(
       'config',
-      `${config.source}: neither a host: section nor a ups: list, so this agent has no role to run`,
+      `${config.source}: no host: section, ups: list or bridge: section, so this agent has no role to run`,
     );
   }
   const { identity, keyPair, coordinatorKey } = await loadEnrollment(stateDir);
@@ -87,6 +89,21 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   const bootTime = options.bootTime ?? clock.now() - uptime() * 1_000;
   const pinned = createPinnedKeys(coordinatorKey, clock);
   const coordinatorKeys = () => pinned.candidates();
+
+  // The NUT bridge: serves NUT to the hosts that run no agent, from the coordinator's signed state.
+  let bridgeState: BridgeState | undefined;
+  let bridge: Bridge | undefined;
+  if (config.bridge !== undefined) {
+    bridgeState = await openBridgeState({
+      agentId: identity.agentId,
+      coordinatorKeys,
+      clockToleranceMs: config.clockTolerance,
+      file: statePath(stateDir, 'bridge'),
+      clock,
+      logger,
+    });
+    bridge = await startBridge({ config: config.bridge, state: bridgeState, clock, logger });
+  }
   const orders = createAgentOrders({
     config,
     agentId: identity.agentId,
@@ -98,6 +115,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     logger,
     bootTime,
     ...(options.run === undefined ? {} : { run: options.run }),
+    ...(bridge === undefined ? {} : { nutFsd: bridge.ability }),
   });
 
   // The host's fail-safe: cached briefings, and its own shutdown when the coordinator is lost.
@@ -200,6 +218,12 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
         else void rekeys.then(() => safe.briefing(message.token));
         return;
       }
+      case 'bridge': {
+        const state = bridgeState;
+        if (state === undefined) logger.debug('bridge state ignored: this agent has no bridge: section');
+        else void rekeys.then(() => state.accept(message.token));
+        return;
+      }
       case 'rekey':
         // One at a time, in order: each statement is checked against the key the previous one pinned.
         rekeys = rekeys
@@ -225,9 +249,10 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     }
   };
 
-  const roles: ('host' | 'watcher')[] = [];
+  const roles: ('host' | 'watcher' | 'bridge')[] = [];
   if (host !== undefined) roles.push('host');
   if (config.ups.length > 0) roles.push('watcher');
+  if (bridge !== undefined) roles.push('bridge');
   logger.info(`starting as ${identity.name}: ${describeAbilities(config).join('; ')}`, {
     agentId: identity.agentId,
     stateDir,
@@ -240,6 +265,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     clock,
     logger,
     roles,
+    ...(bridge === undefined ? {} : { bridge: { listen: bridge.listen } }),
     onState: (state) => {
       if (state !== 'open') welcomed = false;
       if (!stopping) failSafe?.linkState(state);
@@ -261,6 +287,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       await failSafe?.stop();
       delivery?.stop();
       await watcher?.stop();
+      await bridge?.stop();
       await started.close();
       await outbox?.close();
       await executed.flush();

@@ -19,6 +19,7 @@ import { isErrnoCode, readFileIfExists, writeFileAtomic } from './atomic-file.js
  * - coordinator-key.jwk  the pinned coordinator public key
  * - executed-orders.json the orders this host acted on (see executed-orders.ts)
  * - briefing.json        the latest signed briefing from the coordinator (see fallback/briefing-cache.ts)
+ * - bridge.jwt           the latest signed NUT bridge state (see bridge/bridge-state.ts)
  * identity.json is written last: its presence means "enrolled".
  */
 export const StateFiles = {
@@ -27,6 +28,7 @@ export const StateFiles = {
   coordinatorKey: 'coordinator-key.jwk',
   executedOrders: 'executed-orders.json',
   briefing: 'briefing.json',
+  bridge: 'bridge.jwt',
 } as const;
 
 export const AgentIdentitySchema = z.object({

@@ -17,6 +17,7 @@ import { createAdminClient } from './admin-client.js';
 import { ago, type CliContext, str } from './cli-context.js';
 import { auditCommand, eventsCommand, runsCommand } from './history-commands.js';
 import { notifyCommand } from './notify-commands.js';
+import { NUT_CREDENTIALS_USAGE, nutCredentialsCommand } from './nut-commands.js';
 import { readDocument } from './read-document.js';
 import { drillCommand, policyCommand } from './run-commands.js';
 import { UsageError } from './usage-error.js';
@@ -88,6 +89,9 @@ export async function adminCommand(
       scopes: { type: 'string' },
       expires: { type: 'string' },
       actor: { type: 'string' },
+      'read-only': { type: 'boolean' },
+      address: { type: 'string' },
+      remove: { type: 'boolean' },
     },
     allowPositionals: true,
     strict: true,
@@ -144,7 +148,14 @@ export async function adminCommand(
         );
         return 0;
       }
-      if (sub !== undefined) throw new UsageError('usage: upsfleet hosts [revoke NAME]');
+      if (sub === 'nut-credentials')
+        return nutCredentialsCommand(ctx, arg, {
+          readOnly: values['read-only'] === true,
+          address: values.address,
+          remove: values.remove === true,
+        });
+      if (sub !== undefined)
+        throw new UsageError(`usage: upsfleet hosts [revoke NAME]\n${NUT_CREDENTIALS_USAGE}`);
       const { items } = await client.get('/api/v1/hosts', ListOf(HostSchema));
       out(items, () =>
         formatTable(

@@ -3,6 +3,9 @@ export const ADMIN_USAGE = `Admin commands (against a running coordinator):
   upsfleet status                               the fleet at a glance: every UPS, hosts, the active run, channels
   upsfleet hosts                                enrolled agents and whether they are connected
   upsfleet hosts revoke NAME                    revoke an agent: disconnected, its key refused from now on
+  upsfleet hosts nut-credentials NAME [--read-only] [--address HOST:PORT] [--remove]
+                                                NUT account of a host served by a bridge (or a reader):
+                                                password shown once, and the MONITOR line for its upsmon.conf
   upsfleet enrollments create NAME [--ttl 1h]   one-time enrollment token for an agent
   upsfleet policy show | apply FILE             the fleet policy
   upsfleet policy validate FILE                 check a policy file: every error and warning

@@ -199,6 +199,18 @@ export const EventsPageSchema = pageSchema(UpsEventSchema).extend({
 
 export const HostRevokedSchema = z.object({ revoked: z.string(), agentId: z.uuid() });
 
+export const NutCredentialsSchema = z.object({
+  username: z.string(),
+  password: z.string().describe('Shown this once; only its hash is stored'),
+  host: Nullable(z.string()).describe('The legacy host this account is; null for a read-only account'),
+  ups: Nullable(z.string()).describe('The UPS name to give in MONITOR (the alias when there is one)'),
+  bridge: Nullable(z.string()).describe('The agent that serves it over NUT'),
+  address: Nullable(z.string()).describe('HOST:PORT where the bridge serves NUT, while it is connected'),
+  monitor: Nullable(z.string()).describe("The line for the host's upsmon.conf, when the address is known"),
+});
+
+export const NutCredentialsRemovedSchema = z.object({ removed: z.string() });
+
 export const PolicyAppliedSchema = z.object({
   applied: z.literal(true),
   stages: z.array(z.string()),

@@ -141,6 +141,20 @@ const UpsPowerOffOrderSchema = z.object({
   command: z.string().regex(/^[a-z][a-z0-9.]{0,62}$/),
 });
 
+/**
+ * For a host that only speaks NUT (`nut: { bridge: AGENT }` in the policy): its stage fired, so the
+ * bridge agent shows FSD to that host's NUT account. Its acknowledgement says FSD is shown; its
+ * result `started` says the host's NUT client logged out or went away after seeing FSD.
+ */
+const NutFsdOrderSchema = z.object({
+  kind: z.literal('nut-fsd'),
+  runId: z.string().min(1),
+  stage: z.string().min(1),
+  host: NameSchema,
+  /** A drill order is acknowledged and reported but never shows FSD. */
+  drill: z.boolean(),
+});
+
 /** A stage's trigger as a host evaluates it on its own: durations in ms; `manual` has no offline meaning. */
 export const OfflineTriggerSchema = z.object({
   onBattery: z.number().int().nonnegative().optional(),
@@ -216,8 +230,63 @@ export const OrderClaimsSchema = z.discriminatedUnion('kind', [
   ShutdownOrderSchema,
   WakeOrderSchema,
   UpsPowerOffOrderSchema,
+  NutFsdOrderSchema,
 ]);
 export type OrderClaims = z.infer<typeof OrderClaimsSchema>;
+
+/**
+ * What a bridge agent serves over NUT's protocol, signed (aud = the bridge agent): every UPS of the
+ * fleet by its policy name with what its watcher last read, the legacy hosts it serves (whether
+ * each must see FSD now, and their offline rules), and the NUT accounts (hashed passwords). The
+ * bridge keeps the latest one, so it goes on serving when the coordinator is gone.
+ */
+export const BridgeClaimsSchema = z.object({
+  kind: z.literal('bridge'),
+  /** Strictly increasing per coordinator, so an old state never replaces a newer one. */
+  version: z.number().int().nonnegative(),
+  upses: z
+    .array(
+      z.object({
+        name: NameSchema,
+        /** The `ups.status` words, or null while unknown. */
+        status: z.array(z.string().min(1).max(32)).max(32).nullable(),
+        /** Every variable the watcher has reported (ups.status included), as upsd served them. */
+        vars: z.record(z.string().max(64), z.string().max(256)),
+        dead: z.boolean(),
+        observedAt: z.number().int().nonnegative(),
+      }),
+    )
+    .max(32),
+  hosts: z
+    .array(
+      z.object({
+        name: NameSchema,
+        /** The UPSes that feed it (it logs in to one of them). */
+        ups: z.array(NameSchema).max(16),
+        /** Another name its first UPS answers to for this host (Synology DSM insists on `ups`). */
+        alias: NameSchema.nullable(),
+        /** Its stage fired in the active run: it sees FSD until the run restores. */
+        fsd: z.boolean(),
+        /** What the bridge applies for it on its own when the coordinator is unreachable. */
+        offline: z.array(OfflineStageRuleSchema).max(16),
+        minSupplies: z.number().int().min(1),
+      }),
+    )
+    .max(256),
+  accounts: z
+    .array(
+      z.object({
+        username: NameSchema,
+        /** `scrypt$<salt>$<hash>` (shared/src/nut-password.ts). */
+        hash: z.string().min(1).max(256),
+        /** The legacy host this account is; null for a read-only account (it never sees FSD early). */
+        host: NameSchema.nullable(),
+      }),
+    )
+    .max(256),
+});
+export type BridgeClaims = z.infer<typeof BridgeClaimsSchema>;
+export type BridgeInput = z.input<typeof BridgeClaimsSchema>;
 
 /** What a watcher saw on one UPS. `status: null` means unknown (no data, stale, driver gone). */
 export const UpsEventClaimsSchema = z.object({
@@ -249,7 +318,9 @@ const HelloSchema = z.object({
   type: z.literal('hello'),
   protocol: z.number().int(),
   version: z.string().max(64),
-  roles: z.array(z.enum(['host', 'watcher'])).min(1),
+  roles: z.array(z.enum(['host', 'watcher', 'bridge'])).min(1),
+  /** A bridge says where it serves NUT (for the MONITOR line `hosts nut-credentials` prints). */
+  bridge: z.object({ listen: z.string().min(1).max(300) }).optional(),
 });
 
 /** A signed UPS event (compact JWS whose claims are `UpsEventClaims`). */
@@ -414,6 +485,15 @@ const BriefingFrameSchema = z.object({
     .max(16 * 1024),
 });
 
+/** What a bridge serves (claims: `BridgeClaims`, aud = the bridge agent's id). */
+const BridgeFrameSchema = z.object({
+  type: z.literal('bridge'),
+  token: z
+    .string()
+    .min(1)
+    .max(60 * 1024),
+});
+
 /** The fleet-wide lease (claims: `LeaseClaims`, aud = `upsfleet:lease`). */
 const LeaseFrameSchema = z.object({
   type: z.literal('lease'),
@@ -432,6 +512,7 @@ export const CoordinatorMessageSchema = z.discriminatedUnion('type', [
   EventAckSchema,
   ErrorFrameSchema,
   BriefingFrameSchema,
+  BridgeFrameSchema,
   RekeyFrameSchema,
   LeaseFrameSchema,
   OfflineAckSchema,

@@ -4,12 +4,16 @@
  * - UPS event: agent-signed, carries `UpsEventClaims`, ordered by a per-agent sequence number;
  * - order: coordinator-signed, addressed (aud) to one agent id, expiring at its deadline;
  * - briefing: coordinator-signed, addressed to one agent: its power, its offline and fallback rules;
- * - lease: coordinator-signed, one token for every agent: "I reach my database and I decide".
+ * - lease: coordinator-signed, one token for every agent: "I reach my database and I decide";
+ * - bridge: coordinator-signed, addressed to one bridge agent: what it serves over NUT.
  */
 import type { CryptoKey } from 'jose';
 import { AppError } from './errors.js';
 import {
   Audience,
+  type BridgeClaims,
+  BridgeClaimsSchema,
+  type BridgeInput,
   type BriefingClaims,
   BriefingClaimsSchema,
   type BriefingInput,
@@ -209,6 +213,46 @@ export async function verifyBriefing(
   const claims = BriefingClaimsSchema.safeParse(verified.claims);
   if (!claims.success)
     throw new SignatureError('malformed', `briefing claims invalid: ${claims.error.issues[0]?.message}`);
+  return { claims: claims.data, issuedAt: verified.issuedAt };
+}
+
+// --- bridge state ------------------------------------------------------------------------------
+
+/** As long as a briefing: a bridge serves from its copy through a long coordinator outage. */
+export const BRIDGE_TTL_MS = BRIEFING_TTL_MS;
+
+export async function signBridge(
+  keyPair: SigningKeyPair,
+  bridge: { agentId: string; claims: BridgeInput; now: number },
+): Promise<string> {
+  return signToken(keyPair, BridgeClaimsSchema.parse(bridge.claims), {
+    issuer: COORDINATOR_ISSUER,
+    audience: bridge.agentId,
+    subject: 'bridge',
+    id: `bridge:${bridge.claims.version}`,
+    now: bridge.now,
+    ttlMs: BRIDGE_TTL_MS,
+  });
+}
+
+/** Checks signature (pinned key), audience (this agent), expiry and claims. */
+export async function verifyBridge(
+  token: string,
+  coordinatorKey: CryptoKey,
+  options: { agentId: string; now: number; clockToleranceMs?: number },
+): Promise<{ claims: BridgeClaims; issuedAt: number }> {
+  const verified = await verifyToken(token, coordinatorKey, {
+    issuer: COORDINATOR_ISSUER,
+    audience: options.agentId,
+    now: options.now,
+    ...(options.clockToleranceMs === undefined ? {} : { clockToleranceMs: options.clockToleranceMs }),
+  });
+  const claims = BridgeClaimsSchema.safeParse(verified.claims);
+  if (!claims.success || verified.subject !== 'bridge')
+    throw new SignatureError(
+      'malformed',
+      `bridge claims invalid: ${claims.error?.issues[0]?.message ?? 'subject'}`,
+    );
   return { claims: claims.data, issuedAt: verified.issuedAt };
 }
 

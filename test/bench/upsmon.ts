@@ -93,7 +93,19 @@ function childrenOf(pid: number): number[] {
   }
 }
 
-async function writeFiles(dir: string, upsd: { port: number; ups: string }, timers: UpsmonTimers) {
+/** The upsd account upsmon logs in with (default: the test upsd's secondary). */
+export interface UpsmonAccount {
+  readonly username: string;
+  readonly password: string;
+}
+const TEST_SECONDARY: UpsmonAccount = { username: 'monsec', password: 'secpass' };
+
+async function writeFiles(
+  dir: string,
+  upsd: { port: number; ups: string },
+  timers: UpsmonTimers,
+  account: UpsmonAccount,
+) {
   const paths = {
     conf: join(dir, 'conf'),
     run: join(dir, 'run'),
@@ -117,7 +129,7 @@ async function writeFiles(dir: string, upsd: { port: number; ups: string }, time
     conf,
     [
       '# written by test/bench/upsmon.ts: a harmless secondary',
-      `MONITOR ${upsd.ups}@127.0.0.1:${upsd.port} 1 monsec secpass secondary`,
+      `MONITOR ${upsd.ups}@127.0.0.1:${upsd.port} 1 ${account.username} ${account.password} secondary`,
       'MINSUPPLIES 1',
       `SHUTDOWNCMD "${shutdownScript}"`,
       `POLLFREQ ${timers.pollFreq}`,
@@ -161,8 +173,11 @@ export async function startUpsmon(
   dir: string,
   upsd: { port: number; ups: string },
   timers: UpsmonTimers = NUT_DEFAULT_TIMERS,
+  account: UpsmonAccount = TEST_SECONDARY,
 ): Promise<Upsmon> {
-  const paths = await writeFiles(dir, upsd, timers);
+  if (!/^[A-Za-z0-9._@-]+$/.test(account.username + account.password))
+    throw new Error('upsmon account: letters, digits and ._@- only (it goes into upsmon.conf unquoted)');
+  const paths = await writeFiles(dir, upsd, timers, account);
   const before = await numLogins('127.0.0.1', upsd.port, upsd.ups);
   const env = {
     PATH: `${paths.bin}:/usr/sbin:/usr/bin:/sbin:/bin`,

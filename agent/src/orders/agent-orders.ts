@@ -2,6 +2,7 @@ import type { CryptoKey } from 'jose';
 import type { Clock } from '../../../shared/src/clock.js';
 import type { Logger } from '../../../shared/src/logger.js';
 import type { AgentMessage } from '../../../shared/src/protocol.js';
+import type { NutFsdAbility } from '../bridge/bridge-role.js';
 import type { AgentConfig, HostConfig } from '../config.js';
 import type { ExecutedOrderStore } from '../executed-orders.js';
 import { createNutClient, type NutClient, type NutClientOptions } from '../nut/client.js';
@@ -35,6 +36,8 @@ export interface AgentOrdersOptions extends OrderSeams {
   readonly logger: Logger;
   /** When this machine booted (ms): real shutdown orders issued before then are refused as stale. */
   readonly bootTime?: number;
+  /** The NUT bridge, when this agent has a `bridge:` section. */
+  readonly nutFsd?: NutFsdAbility;
 }
 
 export function createShutdownAbility(host: HostConfig, seams: OrderSeams, logger: Logger): ShutdownAbility {
@@ -62,6 +65,7 @@ export function createAgentOrders(options: AgentOrdersOptions): OrderPipeline {
             timeoutMs: options.nutTimeoutMs ?? 5_000,
             logger,
           },
+    nutFsd: options.nutFsd,
   });
   return createOrderPipeline({
     agentId: options.agentId,

@@ -1,5 +1,7 @@
 import { assertNever } from '../../../shared/src/assert-never.js';
 import type { VerifiedOrder } from '../../../shared/src/tokens.js';
+import type { NutFsdAbility } from '../bridge/bridge-role.js';
+import { planNutFsd } from './nut-fsd-plan.js';
 import { type OrderDecision, refuse } from './order-plan.js';
 import { type PowerOffAbility, planPowerOff } from './power-off-plan.js';
 import { planShutdown, type ShutdownAbility } from './shutdown-plan.js';
@@ -13,11 +15,14 @@ export interface OrderAbilities {
   readonly wake: WakeAbility | undefined;
   /** From the `ups:` list (entries with `powerOff`). */
   readonly powerOff: PowerOffAbility | undefined;
+  /** From the `bridge:` section. */
+  readonly nutFsd?: NutFsdAbility | undefined;
 }
 
 /** One place that maps every order kind to this agent's plan for it (or its refusal). */
 export function createOrderDecider(abilities: OrderAbilities): (order: VerifiedOrder) => OrderDecision {
-  return ({ orderId, claims }) => {
+  return (order) => {
+    const { orderId, claims } = order;
     switch (claims.kind) {
       case 'shutdown':
         return abilities.shutdown === undefined
@@ -31,6 +36,8 @@ export function createOrderDecider(abilities: OrderAbilities): (order: VerifiedO
         return abilities.powerOff === undefined
           ? refuse(`UPS ${claims.ups} is not watched by this agent (no ups: list)`)
           : planPowerOff({ orderId, claims }, abilities.powerOff);
+      case 'nut-fsd':
+        return planNutFsd(order, abilities.nutFsd);
       default:
         return assertNever(claims, 'order kind');
     }

@@ -93,6 +93,8 @@ function staleReason(
     case 'ups-power-off':
       return `${issued}: it belongs to an outage this host has been down through, and the UPS may be powering restored hosts`;
     case 'wake':
+    case 'nut-fsd':
+      // The bridge is not the machine that goes down: a host it serves still needs its FSD.
       return undefined;
     default:
       return assertNever(claims, 'order kind');

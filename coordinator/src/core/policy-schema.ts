@@ -47,6 +47,12 @@ export const HostEntrySchema = z.strictObject({
   minSupplies: z.number().int().min(1).default(1),
   /** This host's fail-safe: `false` for none, or its own delay instead of the policy's `fallback`. */
   fallback: z.union([z.literal(false), z.strictObject({ after: DurationSchema })]).optional(),
+  /**
+   * A host that runs no agent, only a NUT client (upsmon, a NAS, WinNUT): served by agent `bridge`'s
+   * NUT server, which shows it FSD when its stage fires. `alias`: another name its first UPS answers
+   * to for it (Synology DSM insists on `ups`).
+   */
+  nut: z.strictObject({ bridge: NameSchema, alias: NameSchema.optional() }).optional(),
   /** Wake-on-LAN: the magic packet is sent by agent `via`, on the host's LAN, to address:port. */
   wake: z
     .strictObject({

@@ -28,7 +28,7 @@ export const powerState = pgEnum('power_state', ['online', 'battery', 'unknown']
 export const runState = pgEnum('run_state', ['active', 'ended']);
 export const runKind = pgEnum('run_kind', ['outage', 'drill']);
 export const runPhase = pgEnum('run_phase', ['active', 'restoring']);
-export const orderKind = pgEnum('order_kind', ['shutdown', 'wake', 'ups-power-off']);
+export const orderKind = pgEnum('order_kind', ['shutdown', 'wake', 'ups-power-off', 'nut-fsd']);
 export const ackStatus = pgEnum('ack_status', ['accepted', 'duplicate', 'rejected']);
 export const orderOutcome = pgEnum('order_outcome', ['started', 'succeeded', 'failed', 'drill']);
 
@@ -99,6 +99,18 @@ export const upsStates = pgTable('ups_states', {
   reportedBy: uuid('reported_by').notNull(),
   /** upsmon's dead-UPS verdict from the watcher: last seen on battery, silent past the dead time. */
   dead: boolean('dead').notNull().default(false),
+});
+
+/**
+ * NUT accounts a bridge serves (`upsfleet hosts nut-credentials`): one per legacy host (named as the
+ * host), or a read-only one (`host` null) for dashboards and exporters. Only the hash is kept.
+ */
+export const nutCredentials = pgTable('nut_credentials', {
+  username: text('username').primaryKey(),
+  /** The legacy host this account is; null for a read-only account. */
+  host: text('host'),
+  passwordHash: text('password_hash').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
 });
 
 export const upsEvents = pgTable(

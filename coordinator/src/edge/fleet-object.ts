@@ -283,7 +283,7 @@ export class FleetObject {
       const state = this.stateOf(socket);
       if (state === undefined) continue;
       hub.add(this.connectionOf(socket, state.agentId));
-      if (state.greeted) await fleet.agentReady(state.agentId, state.name);
+      if (state.greeted) await fleet.agentReady(state.agentId, state.name, state.bridgeListen);
     }
     await fleet.resume();
     alarms.keepalive(sockets.length > 0);

@@ -18,10 +18,15 @@ export async function applyPolicy(
   await insertPolicy(db, document, appliedBy, new Date(clock.now()));
   fleet.policy = parsed;
   const warnings = [...parsed.warnings];
-  for (const host of parsed.hosts.keys()) {
-    const enrolled = await findActiveAgentByName(db, host);
+  for (const [host, entry] of parsed.hosts) {
+    const bridge = entry.nut?.bridge;
+    const enrolled = await findActiveAgentByName(db, bridge ?? host);
     if (enrolled === undefined)
-      warnings.push(`host "${host}" has no enrolled agent yet: it cannot receive orders until it enrolls`);
+      warnings.push(
+        bridge === undefined
+          ? `host "${host}" has no enrolled agent yet: it cannot receive orders until it enrolls`
+          : `host "${host}" is served by NUT bridge "${bridge}", which has no enrolled agent yet`,
+      );
   }
   logger.info('policy applied', {
     by: appliedBy,

@@ -13,12 +13,19 @@ import { deliverOrders, findRunId } from './effects.js';
 import { reportInput } from './inputs.js';
 
 /** An agent said hello: it counts as connected, gets its briefing, then every order still owed to it. */
-export async function agentReady(fleet: FleetContext, agentId: string, name: string): Promise<void> {
+export async function agentReady(
+  fleet: FleetContext,
+  agentId: string,
+  name: string,
+  bridgeListen?: string,
+): Promise<void> {
   await connection(fleet, { kind: 'host-connected', host: name });
   // Orders are owed only within a run (pendingOrdersFor): without one, a hello reads nothing.
   const owed = fleet.state.run !== undefined;
   const work = async () => {
     await fleet.briefings.hello(fleet.policy, fleet.state.ups, agentId, name);
+    if (bridgeListen !== undefined)
+      await fleet.bridges.hello(fleet.policy, fleet.state, agentId, name, bridgeListen);
     if (owed) await resendOwed(fleet, agentId, name);
   };
   // What a hello sends reflects committed decisions only.
@@ -47,6 +54,7 @@ async function resendOwed(fleet: FleetContext, agentId: string, name: string): P
 
 export function agentGone(fleet: FleetContext, name: string): Promise<void> {
   fleet.briefings.gone(name);
+  fleet.bridges.gone(name);
   return connection(fleet, { kind: 'host-disconnected', host: name });
 }
 
@@ -124,6 +132,10 @@ export async function agentReport(
   const run = fleet.state.run;
   const activeId = run === undefined ? undefined : await findRunId(db, fleet.batch?.runIds, run.number);
   if (activeId === undefined || order.runId !== activeId) return;
+  if (order.kind === 'nut-fsd') {
+    await nutFsdReport(fleet, activeId, order.host, message, at);
+    return;
+  }
   if (order.kind !== 'shutdown') {
     const detail =
       message.type === 'ack'
@@ -163,4 +175,28 @@ export async function agentProgress(
     detail,
   });
   logger.info(`${order.host}: ${detail}`, { order: order.id });
+}
+
+/**
+ * A bridge's word on a legacy host's FSD: `accepted` = the host is shown FSD; result `succeeded` =
+ * its NUT client logged out or went away after seeing FSD, which is how NUT itself counts a
+ * secondary as shutting down (upsmon's primary waits for exactly that). Both go on the timeline; a
+ * host whose client left counts as down, confirmed, as an agent's shutdown followed by its disconnect.
+ */
+async function nutFsdReport(
+  fleet: FleetContext,
+  runId: string,
+  host: string,
+  message: Extract<AgentMessage, { type: 'ack' | 'result' }>,
+  at: Date,
+): Promise<void> {
+  const detail =
+    message.type === 'ack'
+      ? `${message.status}${message.reason ? `: ${message.reason}` : ''}`
+      : `${message.outcome}${message.output ? `: ${message.output}` : ''}${message.error ? `: ${message.error}` : ''}`;
+  await addRunEvent(fleet.db, { runId, at, kind: `nut-fsd-${message.type}`, host, detail });
+  const left = message.type === 'result' && (message.outcome === 'started' || message.outcome === 'succeeded');
+  // A legacy host has no agent connection: its NUT client leaving is its going away.
+  if (left) applyConnection(fleet.connections, { kind: 'host-disconnected', host });
+  await decideInput(fleet, reportInput(host, message));
 }

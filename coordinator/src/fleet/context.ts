@@ -13,6 +13,7 @@ import type { NotificationFact } from '../notify/facts.js';
 import type { Hub } from '../ws/hub.js';
 import type { Briefings } from './briefings.js';
 import type { Outgoing } from './effects.js';
+import type { NutBridges } from './nut-bridges.js';
 import type { Scheduler } from './scheduler.js';
 
 export interface FleetDeps {
@@ -78,6 +79,8 @@ export interface FleetContext {
   /** The batch being decided, if any. */
   batch: Batch | undefined;
   readonly briefings: Briefings;
+  /** What each connected NUT bridge serves. */
+  readonly bridges: NutBridges;
   readonly timer: EngineTimer;
   /** Both change only inside the serial queue. */
   policy: Policy | undefined;

@@ -177,20 +177,34 @@ export async function applyOrderEffects(
 ): Promise<string[]> {
   await issueOrders(
     ctx,
-    effects.map((effect) => ({
-      run: effect.run,
-      agentName: effect.host,
-      host: effect.host,
-      stage: effect.stage,
-      drill: effect.drill,
-      claims: (runId) => ({ kind: 'shutdown', runId, stage: effect.stage, drill: effect.drill }),
-      entry: {
-        kind: 'order',
-        stage: effect.stage,
-        host: effect.host,
-        ...(effect.drill ? { detail: 'drill' } : {}),
-      },
-    })),
+    effects.map((effect) => {
+      // A host with no agent of its own, only a NUT client: its bridge shows it FSD.
+      const bridge = ctx.policy?.hosts.get(effect.host)?.nut?.bridge;
+      const { run, host, stage, drill } = effect;
+      return {
+        run,
+        agentName: bridge ?? host,
+        host,
+        stage,
+        drill,
+        claims: (runId): OrderClaims =>
+          bridge === undefined
+            ? { kind: 'shutdown', runId, stage, drill }
+            : { kind: 'nut-fsd', runId, stage, host, drill },
+        entry: {
+          kind: 'order',
+          stage,
+          host,
+          ...(drill || bridge !== undefined
+            ? {
+                detail: [drill ? 'drill' : '', bridge ? `FSD via bridge ${bridge}` : '']
+                  .filter(Boolean)
+                  .join(', '),
+              }
+            : {}),
+        },
+      };
+    }),
   );
   return effects.map(
     (effect) => `${effect.drill ? 'drill ' : ''}shutdown order for ${effect.host} (stage ${effect.stage})`,

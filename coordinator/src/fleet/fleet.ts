@@ -19,6 +19,7 @@ import type { FleetContext, FleetDeps } from './context.js';
 import { decideInput } from './decide-input.js';
 import { ingestEvent } from './event-intake.js';
 import { createGroupCommit } from './group-commit.js';
+import { BRIDGE_VERSION_SETTING, createNutBridges } from './nut-bridges.js';
 import { loadStored, resume } from './resume.js';
 import { createTimeoutScheduler } from './scheduler.js';
 import { createEngineTimer } from './timer.js';
@@ -35,6 +36,14 @@ export async function createFleet(deps: FleetDeps) {
     logger,
     signingKey: deps.signingKey,
   });
+  const bridges = createNutBridges({
+    db,
+    raiseVersionCeiling: (atLeast) => raiseCounterSetting(db, BRIDGE_VERSION_SETTING, atLeast),
+    hub,
+    clock,
+    logger,
+    signingKey: deps.signingKey,
+  });
   const timer = createEngineTimer({
     scheduler: deps.scheduler ?? createTimeoutScheduler(clock),
     clock,
@@ -44,6 +53,7 @@ export async function createFleet(deps: FleetDeps) {
   const fleet: FleetContext = {
     deps,
     briefings,
+    bridges,
     timer,
     connections: new Map(),
     db,
@@ -79,9 +89,22 @@ export async function createFleet(deps: FleetDeps) {
       }
     },
 
-    /** An agent said hello: it counts as connected, gets its briefing, then every order still owed to it. */
-    agentReady(agentId: string, name: string): Promise<void> {
-      return run(() => agentReady(fleet, agentId, name));
+    /**
+     * An agent said hello: it counts as connected, gets its briefing (and, as a NUT bridge, what it
+     * serves), then every order still owed to it.
+     */
+    agentReady(agentId: string, name: string, bridgeListen?: string): Promise<void> {
+      return run(() => agentReady(fleet, agentId, name, bridgeListen));
+    },
+
+    /** NUT accounts changed: every bridge gets the new list. */
+    nutCredentialsChanged(): Promise<void> {
+      return run(() => bridges.refresh(fleet.policy, fleet.state));
+    },
+
+    /** Where bridge agent `name` serves NUT (HOST:PORT), while it is connected. */
+    bridgeListen(name: string): string | undefined {
+      return bridges.listenOf(name);
     },
 
     agentGone(name: string): Promise<void> {

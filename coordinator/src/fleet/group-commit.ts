@@ -75,6 +75,8 @@ export function createGroupCommit(fleet: FleetContext, options: { maxBatch?: num
     if (batch.decided) fleet.timer.schedule(batch.wake);
     await fleet.briefings.powerChanged(fleet.policy, upsBefore, fleet.state.ups);
     for (const work of batch.afterCommit) await work();
+    // After the orders: a bridge learns a host's FSD from its order first, then from its state.
+    await fleet.bridges.refresh(fleet.policy, fleet.state);
   }
 
   async function commit(items: readonly Item[]): Promise<void> {

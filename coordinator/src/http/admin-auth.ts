@@ -5,6 +5,7 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
+import type { AuthThrottle } from '../../../shared/src/auth-throttle.js';
 import type { Clock } from '../../../shared/src/clock.js';
 import { ForbiddenError, TooManyRequestsError, UnauthorizedError } from '../../../shared/src/errors.js';
 import type { Logger } from '../../../shared/src/logger.js';
@@ -12,7 +13,6 @@ import type { Db } from '../db/client.js';
 import { type ApiToken, findApiTokenByHash, type Scope, touchApiToken } from '../db/queries/api-tokens.js';
 import { recordAudit } from '../db/queries/audit.js';
 import { hashSecret } from '../secrets.js';
-import type { AuthThrottle } from './auth-throttle.js';
 import type { OperationSpec } from './operation.js';
 
 export type AdminEnv = { Variables: { principal: ApiToken; auditTarget: string | undefined } };

@@ -1,4 +1,5 @@
 import { type Env, Hono, type MiddlewareHandler } from 'hono';
+import { type AuthThrottle, createAuthThrottle } from '../../../shared/src/auth-throttle.js';
 import type { Clock } from '../../../shared/src/clock.js';
 import { NotFoundError } from '../../../shared/src/errors.js';
 import type { Logger } from '../../../shared/src/logger.js';
@@ -13,7 +14,6 @@ import type { Hub } from '../ws/hub.js';
 import { AGENT_WS_PATH } from '../ws/session-core.js';
 import { type AdminEnv, requireToken } from './admin-auth.js';
 import { renderApiReference } from './api-reference.js';
-import { type AuthThrottle, createAuthThrottle } from './auth-throttle.js';
 import { buildOpenApiDocument } from './openapi-document.js';
 import { type Catalog, mountOperations, type Operation, operationsFor } from './operation.js';
 import { createErrorHandler } from './problem.js';

@@ -54,6 +54,8 @@ export interface SessionState {
   name: string;
   /** Said hello with our protocol version. */
   greeted: boolean;
+  /** A NUT bridge: where it said it serves NUT. */
+  bridgeListen?: string;
 }
 
 export type Frame = { readonly text: string } | { readonly binary: true };
@@ -130,10 +132,11 @@ export async function sessionFrame(
           return;
         }
         state.greeted = true;
+        if (message.bridge !== undefined) state.bridgeListen = message.bridge.listen;
         log('info', 'hello', { version: message.version, roles: message.roles.join(',') });
         // Rotation statements first: the agent re-pins before it sees anything signed by a newer key.
         for (const token of deps.keyChain?.() ?? []) send({ type: 'rekey', token });
-        await deps.fleet.agentReady(state.agentId, state.name);
+        await deps.fleet.agentReady(state.agentId, state.name, state.bridgeListen);
         return;
       case 'event': {
         const event = await verifyUpsEvent(message.token, deps.agentKeys.keyOf, deps.clock.now());

@@ -7,6 +7,7 @@ import { type Catalog, mountOperations, type Operation } from '../../operation.j
 import type { AdminDeps } from './deps.js';
 import { type ChannelHealth, fleetOperations } from './fleet-ops.js';
 import { historyOperations } from './history-ops.js';
+import { nutOperations } from './nut-ops.js';
 import { policyOperations } from './policy-ops.js';
 import { streamOperations } from './stream-ops.js';
 import { tokenOperations } from './token-ops.js';
@@ -33,6 +34,7 @@ export interface AdminApiDeps extends AdminDeps {
 export function mountAdminApi(deps: AdminApiDeps, catalog: Catalog): Hono<AdminEnv> {
   const operations = [
     ...fleetOperations(deps),
+    ...nutOperations(deps),
     ...policyOperations(deps),
     ...historyOperations(deps),
     ...tokenOperations(deps),

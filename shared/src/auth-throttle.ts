@@ -1,9 +1,9 @@
 /**
- * Throttles failed authentication per client address: after `limit` failures within `windowMs`,
- * further attempts from that address are refused (429, Retry-After) until the window has passed,
+ * Throttles failed authentication per client address (the admin API, the NUT bridge): after `limit` failures within `windowMs`,
+ * further attempts from that address are refused (HTTP 429, NUT ACCESS-DENIED) until the window has passed,
  * even with a good token — guessing must not be cheap. Pure: time comes from the clock.
  */
-import type { Clock } from '../../../shared/src/clock.js';
+import type { Clock } from './clock.js';
 
 export interface AuthThrottleOptions {
   readonly clock: Clock;
