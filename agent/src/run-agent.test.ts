@@ -290,9 +290,9 @@ describe('runAgent', () => {
     ).rejects.toThrow(/not enrolled: .*upsfleet enroll/);
   });
 
-  it('needs a role: a host section or a ups list', async () => {
+  it('needs a role: a host section, a ups list or a bridge section', async () => {
     await expect(
       runAgent({ config: { ...config, host: undefined }, logger: createMemoryLogger() }),
-    ).rejects.toThrow(/neither a host: section nor a ups: list/);
+    ).rejects.toThrow(/no host: section, ups: list or bridge: section/);
   });
 });
