@@ -1,7 +1,6 @@
 import { BlockList, isIPv6 } from 'node:net';
 import { z } from 'zod';
 
-
 /**
  * The `bridge:` section of an agent config: this agent serves NUT's network protocol to the hosts
  * the policy says it serves (`nut: { bridge: THIS-AGENT }`), on `listen` (port 3493 by default).

@@ -195,7 +195,8 @@ async function nutFsdReport(
       ? `${message.status}${message.reason ? `: ${message.reason}` : ''}`
       : `${message.outcome}${message.output ? `: ${message.output}` : ''}${message.error ? `: ${message.error}` : ''}`;
   await addRunEvent(fleet.db, { runId, at, kind: `nut-fsd-${message.type}`, host, detail });
-  const left = message.type === 'result' && (message.outcome === 'started' || message.outcome === 'succeeded');
+  const left =
+    message.type === 'result' && (message.outcome === 'started' || message.outcome === 'succeeded');
   // A legacy host has no agent connection: its NUT client leaving is its going away.
   if (left) applyConnection(fleet.connections, { kind: 'host-disconnected', host });
   await decideInput(fleet, reportInput(host, message));
