@@ -99,7 +99,10 @@ export async function createFleet(deps: FleetDeps) {
 
     /** NUT accounts changed: every bridge gets the new list. */
     nutCredentialsChanged(): Promise<void> {
-      return run(() => bridges.refresh(fleet.policy, fleet.state));
+      // After the batch's commit: the refresh reads the database outside its transaction.
+      return run(async () => {
+        fleet.batch?.afterCommit.push(() => bridges.refresh(fleet.policy, fleet.state));
+      });
     },
 
     /** Where bridge agent `name` serves NUT (HOST:PORT), while it is connected. */
