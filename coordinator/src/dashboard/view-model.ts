@@ -239,6 +239,23 @@ async function currentRun(db: Db): Promise<RunRow | undefined> {
   return latest === undefined ? undefined : await findRun(db, latest.id);
 }
 
+/** Every UPS's history over each range, by UPS. */
+async function readRanges(db: Db, now: number): Promise<Record<RangeName, Map<string, HistoryPoint[]>>> {
+  const ranges = await Promise.all(
+    (Object.keys(RANGES) as RangeName[]).map(async (range) => {
+      const { span, bucket } = RANGES[range];
+      const byUps = new Map<string, HistoryPoint[]>();
+      for (const point of await readHistory(db, { since: new Date(now - span), bucketMs: bucket })) {
+        const points = byUps.get(point.ups);
+        if (points === undefined) byUps.set(point.ups, [point]);
+        else points.push(point);
+      }
+      return [range, byUps] as const;
+    }),
+  );
+  return Object.fromEntries(ranges) as Record<RangeName, Map<string, HistoryPoint[]>>;
+}
+
 export async function loadDashboard(
   deps: ViewDeps,
   principal: DashboardView['principal'],
@@ -246,38 +263,25 @@ export async function loadDashboard(
   const { db } = deps;
   const now = deps.clock.now();
   const policy = deps.policy();
-  const [states, agents, run, events, channels, drills] = await Promise.all([
+  // Every read at once, the history's too: it is read for every UPS that has any (not only those
+  // named by the states), so it need not wait for the states, and filtered below.
+  const [states, agents, run, events, channels, drills, history] = await Promise.all([
     listUpsStates(db),
     listAgents(db),
     currentRun(db),
     listUpsEvents(db, { limit: 15 }),
     deps.channelHealth(),
     lastDrillByHost(db),
+    readRanges(db, now),
   ]);
   const upsNames = [...new Set([...(policy?.ups.keys() ?? []), ...states.map((s) => s.ups)])];
-  const history = Object.fromEntries(
-    await Promise.all(
-      (Object.keys(RANGES) as RangeName[]).map(async (range) => {
-        const { span, bucket } = RANGES[range];
-        const points = await readHistory(db, {
-          ups: upsNames,
-          since: new Date(now - span),
-          bucketMs: bucket,
-        });
-        return [range, points] as const;
-      }),
-    ),
-  ) as Record<RangeName, HistoryPoint[]>;
+  const seriesFor = (name: string, range: RangeName) => seriesOf(history[range].get(name) ?? []);
   const ups = upsNames.map((name) => ({
     name,
     watcher: policy?.ups.get(name)?.watcher,
     inPolicy: policy?.ups.has(name) === true,
     state: states.find((s) => s.ups === name),
-    history: {
-      hour: seriesOf(history.hour.filter((p) => p.ups === name)),
-      day: seriesOf(history.day.filter((p) => p.ups === name)),
-      week: seriesOf(history.week.filter((p) => p.ups === name)),
-    },
+    history: { hour: seriesFor(name, 'hour'), day: seriesFor(name, 'day'), week: seriesFor(name, 'week') },
   }));
   const active = agents.filter((a) => a.status === 'active');
   const hostNames = [...new Set([...(policy?.hosts.keys() ?? []), ...active.map((a) => a.name)])];

@@ -59,14 +59,14 @@ export interface HistoryPoint {
 }
 
 /**
- * Each UPS's readings since `since`, averaged over buckets of `bucketMs` (a multiple of a minute),
- * oldest first. A bucket is on battery when any minute in it was.
+ * Each UPS's readings since `since` (of the UPSes named, or of every UPS), averaged over buckets of
+ * `bucketMs` (a multiple of a minute), oldest first. A bucket is on battery when any minute in it was.
  */
 export async function readHistory(
   db: Db,
-  query: { ups: readonly string[]; since: Date; bucketMs: number },
+  query: { ups?: readonly string[]; since: Date; bucketMs: number },
 ): Promise<HistoryPoint[]> {
-  if (query.ups.length === 0) return [];
+  if (query.ups?.length === 0) return [];
   // Inlined (an integer we computed), not a parameter: GROUP BY must see the very same expression.
   const seconds = sql.raw(String(Math.max(60, Math.round(query.bucketMs / 1000))));
   const bucket = sql<number>`(floor(extract(epoch from ${upsReadings.minute}) / ${seconds}) * ${seconds})::float8`;
@@ -81,7 +81,12 @@ export async function readHistory(
       onBattery: sql<boolean>`bool_or(${upsReadings.onBattery})`,
     })
     .from(upsReadings)
-    .where(and(inArray(upsReadings.ups, [...query.ups]), gte(upsReadings.minute, query.since)))
+    .where(
+      and(
+        query.ups === undefined ? undefined : inArray(upsReadings.ups, [...query.ups]),
+        gte(upsReadings.minute, query.since),
+      ),
+    )
     .groupBy(upsReadings.ups, bucket)
     .orderBy(upsReadings.ups, bucket);
   return rows.map((row) => ({
