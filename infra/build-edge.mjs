@@ -43,6 +43,12 @@ export async function buildEdge({ outfile = 'dist/edge/worker.mjs', quiet = fals
     sourcemap: false,
     metafile: true,
     legalComments: 'none',
+    // prom-client's files (metrics/prom.ts) are CommonJS and require('util'); esbuild's ESM output
+    // turns that into a require() call, which workerd's ES modules lack: give them nodejs_compat's.
+    // (createRequire needs a path; workerd has no file system, any absolute one will do.)
+    banner: {
+      js: "import { createRequire as __upsfleetCreateRequire } from 'node:module';\nconst require = __upsfleetCreateRequire('/');",
+    },
     define: { __UPSFLEET_MIGRATIONS__: JSON.stringify(migrations) },
     logLevel: 'warning',
   });

@@ -23,6 +23,7 @@ import { notificationOperations } from './http/routes/admin/notification-ops.js'
 import { metricsRoutes } from './http/routes/metrics.js';
 import { createLiveFeed } from './live/live-feed.js';
 import { createMetrics } from './metrics/create-metrics.js';
+import { addProcessMetrics } from './metrics/process-metrics.js';
 import { createUpsStateReader } from './metrics/ups-state-reader.js';
 import { createNotifier } from './notify/notifier.js';
 import { startAgentSession } from './ws/agent-session.js';
@@ -98,6 +99,7 @@ export async function startCoordinator(
       readChannelHealth: channelHealth,
       logger,
     });
+    addProcessMetrics(metrics.registry);
     notifier.start();
     if (config.policyFile !== undefined) {
       const document: unknown = parseYaml(await readFile(config.policyFile, 'utf8'));

@@ -130,6 +130,22 @@ export function describeCoordinatorContract(
       expect(await problemOf(wrong)).toMatchObject({ status: 401 });
     });
 
+    it('serves /metrics in the Prometheus text format to a read token, and refuses it without one', async () => {
+      const created = await admin('POST', '/api/v1/tokens', { name: 'contract-scraper', scopes: ['read'] });
+      expect(created.status).toBe(201);
+      const { token } = (await created.json()) as { token: string };
+      const scrape = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+      expect(scrape.status).toBe(200);
+      expect(scrape.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+      const text = await scrape.text();
+      expect(text).toContain('# TYPE upsfleet_agents_connected gauge');
+      expect(text).toMatch(/^upsfleet_events_received_total\{outcome="stored"\} 0$/m);
+      expect(text).toMatch(/^upsfleet_metrics_source_up\{source="ups_states"\} 1$/m);
+      const missing = await fetch(`${url}/metrics`);
+      expect(missing.status).toBe(401);
+      expect(await problemOf(missing)).toMatchObject({ status: 401 });
+    });
+
     it('refuses an unknown route, an invalid policy and a malformed body as problems', async () => {
       expect(await problemOf(await admin('GET', '/api/v1/nothing-here'))).toMatchObject({
         status: 404,

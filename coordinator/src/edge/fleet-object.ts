@@ -19,7 +19,11 @@ import { createFleet, type Fleet } from '../fleet/fleet.js';
 import { bearerToken } from '../http/admin-auth.js';
 import { createApp } from '../http/app.js';
 import { type Problem, problemOf, problemParts } from '../http/problem.js';
+import { metricsRoutes } from '../http/routes/metrics.js';
 import { createLiveFeed } from '../live/live-feed.js';
+import { readMetricsChannelHealth } from '../metrics/channel-health.js';
+import { createMetrics } from '../metrics/create-metrics.js';
+import { createUpsStateReader } from '../metrics/ups-state-reader.js';
 import { type AgentConnection, createHub, type Hub } from '../ws/hub.js';
 import {
   AGENT_WS_PATH,
@@ -261,9 +265,38 @@ export class FleetObject {
       resumeSettleMs: sockets.length > 0 ? 0 : config.coordinator.resumeSettleMs,
       scheduler: alarms.scheduler,
       onCommitted: () => live.changed(),
+      get metrics() {
+        return metrics.hooks;
+      },
+    });
+    // The same series as on Node (no process metrics); counters start at 0 with each instance,
+    // as after a Node restart (rate() handles the reset).
+    const metrics = createMetrics({
+      readUpsStates: createUpsStateReader(db),
+      connectedAgents: () => hub.size,
+      engineState: () => fleet.state,
+      policy: () => fleet.policy,
+      readChannelHealth: () => readMetricsChannelHealth(db),
+      logger,
     });
     const replayGuard = createReplayGuard();
-    const app = createApp({ db, clock, logger, signingKey, agentKeys, fleet, hub, replayGuard, live });
+    const metricsPublic = config.coordinator.metricsPublic;
+    const app = createApp({
+      db,
+      clock,
+      logger,
+      signingKey,
+      agentKeys,
+      fleet,
+      hub,
+      replayGuard,
+      live,
+      onAuthFailure: () => metrics.hooks.authFailure('admin'),
+      metrics: (readScope) => ({
+        app: metricsRoutes({ metrics, auth: metricsPublic ? undefined : readScope }),
+        public: metricsPublic,
+      }),
+    });
     const session: SessionCoreDeps = {
       db,
       hub,

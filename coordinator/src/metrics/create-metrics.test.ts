@@ -2,6 +2,7 @@ import { register as globalRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { type EngineState, initialEngineState } from '../core/engine-state.js';
 import { type ChannelHealth, createMetrics, type MetricsDeps } from './create-metrics.js';
+import { addProcessMetrics } from './process-metrics.js';
 import { type Exposition, parseExposition, samplesOf, sampleValue } from './test-exposition.js';
 import { STANDARD_STATUS_FLAGS, type UpsStateReading } from './ups-series.js';
 
@@ -313,12 +314,16 @@ describe('createMetrics: hooks', () => {
 describe('createMetrics: registry', () => {
   it("includes the process metrics under the upsfleet_ prefix, on its own registry, not prom-client's global one", async () => {
     const first = createMetrics(fakeDeps());
+    addProcessMetrics(first.registry);
     const second = createMetrics(fakeDeps());
     first.hooks.authFailure('agent');
     const exposition = await scrape(first);
     expect(exposition.types.get('upsfleet_process_cpu_user_seconds_total')).toBe('counter');
     expect(sampleValue(exposition, 'upsfleet_process_resident_memory_bytes')).toBeGreaterThan(0);
-    expect(sampleValue(await scrape(second), 'upsfleet_auth_failures_total', { kind: 'agent' })).toBe(0);
+    const secondExposition = await scrape(second);
+    expect(sampleValue(secondExposition, 'upsfleet_auth_failures_total', { kind: 'agent' })).toBe(0);
+    // Without the Node part (as at the edge): the same series, no process metrics.
+    expect(secondExposition.types.has('upsfleet_process_cpu_user_seconds_total')).toBe(false);
     expect(await globalRegistry.metrics()).not.toContain('upsfleet_');
     expect(first.registry.contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
   });

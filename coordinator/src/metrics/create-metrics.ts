@@ -11,11 +11,14 @@
  * agent may report events about any name), at most MAX_VARIABLES_PER_UPS variables each; stage names
  * from the policy and the active run; channel names from the configured channels; every other label
  * from a closed set.
+ *
+ * Runs on Node and at the edge alike; the Node coordinator adds the process metrics
+ * (process-metrics.ts).
  */
-import { collectDefaultMetrics, Gauge } from 'prom-client';
 import type { Logger } from '../../../shared/src/logger.js';
 import type { EngineState } from '../core/engine-state.js';
 import { createMetricsHooks, type MetricsHooks } from './hooks.js';
+import { Gauge } from './prom.js';
 import { toRunSeries } from './run-series.js';
 import { ScrapeRegistry } from './scrape-registry.js';
 import { toUpsSeries, type UpsSeries, type UpsStateReading } from './ups-series.js';
@@ -55,7 +58,6 @@ type Source = 'ups_states' | 'channels';
 export function createMetrics(deps: MetricsDeps): Metrics {
   const registry = new ScrapeRegistry(() => refresh());
   const registers = [registry];
-  collectDefaultMetrics({ register: registry, prefix: 'upsfleet_' });
   const hooks = createMetricsHooks(registry);
 
   const sourceUp = new Gauge({

@@ -3,7 +3,7 @@
  * credentials). Every label value comes from a closed set (protocol enums, order kinds) or from
  * admin configuration (channel names), never from what a client sent, so the series stay bounded.
  */
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from './prom.js';
 
 export type EventOutcome = 'stored' | 'duplicate' | 'refused';
 export type NotificationOutcome = 'sent' | 'retry' | 'failed';

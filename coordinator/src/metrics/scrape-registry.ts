@@ -7,7 +7,7 @@
  * states. So `metrics()` first awaits `refresh` (which reads each source once and may add or remove
  * families), then formats. Callers need nothing but `registry.metrics()`.
  */
-import { Registry } from 'prom-client';
+import { Registry } from './prom.js';
 
 export class ScrapeRegistry extends Registry {
   readonly #refresh: () => Promise<void>;

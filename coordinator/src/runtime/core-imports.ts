@@ -13,6 +13,17 @@ import { transformSync } from 'esbuild';
 /** Packages that only run on Node (the Node adapter may use them; the core may not). */
 const NODE_ONLY_PACKAGES = ['ws', '@hono/node-server', '@electric-sql/pglite', 'prom-client', 'tsx'];
 
+/**
+ * Files of a Node-only package that run in workerd under nodejs_compat (checked there: the edge
+ * serves /metrics through them); the package's index stays Node-only.
+ */
+const RUNS_IN_WORKERD = new Set([
+  'prom-client/lib/registry.js',
+  'prom-client/lib/gauge.js',
+  'prom-client/lib/counter.js',
+  'prom-client/lib/histogram.js',
+]);
+
 const BUILTINS = new Set(builtinModules);
 
 export interface Finding {
@@ -39,7 +50,7 @@ function packageOf(specifier: string): string {
 
 function classify(specifier: string): string | undefined {
   if (specifier.startsWith('node:')) return `import ${specifier}`;
-  if (specifier.startsWith('.')) return undefined;
+  if (specifier.startsWith('.') || RUNS_IN_WORKERD.has(specifier)) return undefined;
   const pkg = packageOf(specifier);
   if (BUILTINS.has(pkg)) return `import ${specifier} (a Node built-in)`;
   if (NODE_ONLY_PACKAGES.includes(pkg)) return `import ${pkg} (Node-only)`;
