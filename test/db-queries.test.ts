@@ -144,7 +144,7 @@ describeOnEachDatabase('query contract', (factory) => {
       await putApiToken(db, name, hash1, ['read']);
       expect(await hasApiToken(db, name)).toBe(true);
       const first = await findApiTokenByHash(db, hash1, new Date());
-      expect(first).toEqual({ id: expect.stringMatching(UUID), name, scopes: ['read'] });
+      expect(first).toEqual({ id: expect.stringMatching(UUID), name, scopes: ['read'], expiresAt: null });
 
       await putApiToken(db, name, hash2, ['read', 'write']);
       expect(await findApiTokenByHash(db, hash1, new Date())).toBeUndefined();
@@ -152,6 +152,7 @@ describeOnEachDatabase('query contract', (factory) => {
         id: first?.id,
         name,
         scopes: ['read', 'write'],
+        expiresAt: null,
       });
 
       await db.update(apiTokens).set({ revokedAt: at() }).where(eq(apiTokens.name, name));
@@ -162,6 +163,7 @@ describeOnEachDatabase('query contract', (factory) => {
         id: first?.id,
         name,
         scopes: ['admin'],
+        expiresAt: null,
       });
     });
 

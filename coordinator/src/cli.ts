@@ -85,12 +85,21 @@ export async function coordinatorCommand(argv: readonly string[], env = process.
     throw error;
   }
   await new Promise<void>((resolve) => {
+    // Kept for the whole stop, not `once`: a signal sent to the process group (Ctrl-C, systemd,
+    // a test) also reaches npm and tsx, and tsx relays it, so the same signal arrives twice. With a
+    // `once` handler the second one killed the process half-way through its graceful stop.
+    let stopping = false;
     const stop = (signal: string) => {
+      if (stopping) {
+        logger.info('already stopping', { signal });
+        return;
+      }
+      stopping = true;
       logger.info('stopping', { signal });
       resolve();
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
   await running.close();
   return 0;
