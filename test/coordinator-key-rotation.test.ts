@@ -27,6 +27,7 @@ const config: CoordinatorConfig = {
   logLevel: 'error',
   metricsPublic: false,
   resumeSettleMs: 15_000,
+  leaseIntervalMs: 5_000,
 };
 
 describe('coordinator key rotation', () => {

@@ -39,6 +39,7 @@ const config: CoordinatorConfig = {
   logLevel: 'error',
   metricsPublic: false,
   resumeSettleMs: 15_000,
+  leaseIntervalMs: 5_000,
 };
 
 let coordinator: RunningCoordinator;

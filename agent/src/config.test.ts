@@ -31,6 +31,7 @@ describe('parseAgentConfig', () => {
         clockTolerance: 30_000,
         before: [],
         fallbackAfter: undefined,
+        upsd: [],
       },
       ups: [],
       wake: undefined,
@@ -140,6 +141,46 @@ describe('parseAgentConfig', () => {
     expect(error).toContain('ups.1: give both username and password, or neither');
     expect(error).toContain('ups.2.pollInterval: must be at least 100ms');
     expect(error).toContain('ups.2.name:');
+  });
+
+  it("host.upsd: the host reads its UPS itself with the watcher's reading keys; bad entries are named", () => {
+    const config = parseAgentConfig(
+      [
+        'coordinator: https://ups.example.net',
+        'stateDir: /var/lib/upsfleet-agent',
+        'host:',
+        '  shutdown: [/sbin/poweroff]',
+        '  upsd:',
+        '    - { id: nas-ups, upsd: 192.0.2.7, username: monuser, password: secret }',
+      ].join('\n'),
+      '/etc/upsfleet/agent.yaml',
+    );
+    expect(config.host?.upsd).toEqual([
+      {
+        id: 'nas-ups',
+        upsd: { host: '192.0.2.7', port: 3493 },
+        name: 'ups',
+        username: 'monuser',
+        password: 'secret',
+        pollInterval: 1_000,
+        deadTime: 15_000,
+        tls: { mode: 'try' },
+      },
+    ]);
+    const error = configError(
+      [
+        'coordinator: https://ups.example.net',
+        'stateDir: /s',
+        'host:',
+        '  shutdown: [/sbin/poweroff]',
+        '  upsd:',
+        '    - { id: a, upsd: nas, username: monuser }',
+        '    - { id: a, upsd: nas, snapshotInterval: 5s }',
+      ].join('\n'),
+    );
+    expect(error.message).toContain('host.upsd.1.snapshotInterval: unknown key');
+    expect(error.message).toContain('host.upsd.0: give both username and password, or neither');
+    expect(error.message).toContain('host.upsd.1.id: "a" is listed twice');
   });
 
   it('caps the snapshot intervals, so the coordinator never takes a UPS on battery for dead', () => {

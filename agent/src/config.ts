@@ -84,10 +84,29 @@ const UpsSchema = z.strictObject({
     .default({ mode: 'try' }),
 });
 
+/**
+ * `host.upsd:` — the host reads its UPS itself, read-only, with the watcher's keys and upsmon's rules,
+ * so that it can follow its offline rule when it has no valid lease from the coordinator.
+ */
+const HostUpsdSchema = UpsSchema.pick({
+  id: true,
+  upsd: true,
+  name: true,
+  username: true,
+  password: true,
+  pollInterval: true,
+  deadTime: true,
+  tls: true,
+});
+
+const HostWithUpsdSchema = HostSchema.extend({
+  upsd: z.array(HostUpsdSchema, { error: 'must be a list of UPSes (id, upsd, name, …)' }).max(16).default([]),
+});
+
 const ConfigSchema = z.strictObject({
   coordinator: CoordinatorUrl,
   stateDir: z.string({ error: required('a folder path') }).min(1, 'must name a folder'),
-  host: HostSchema.optional(),
+  host: HostWithUpsdSchema.optional(),
   /** The watcher role: the UPSes this agent reads from upsd. */
   ups: z.array(UpsSchema, { error: 'must be a list of UPSes' }).optional(),
   /** Where this agent may send Wake-on-LAN packets; without it, wake orders are refused. */
@@ -105,15 +124,20 @@ const asRecord = (value: unknown): Record<string, unknown> =>
 function crossProblems(raw: unknown): string[] {
   const doc = asRecord(raw);
   const entries = (Array.isArray(doc.ups) ? doc.ups : []).map(asRecord);
-  const ids = entries.map((entry) => entry.id);
   const problems: string[] = [];
-  entries.forEach((entry, i) => {
-    if (typeof entry.id === 'string' && ids.indexOf(entry.id) !== i)
-      problems.push(`ups.${i}.id: "${entry.id}" is listed twice`);
-    if ((entry.username === undefined) !== (entry.password === undefined)) {
-      problems.push(`ups.${i}: give both username and password, or neither`);
-    }
-  });
+  const check = (list: Record<string, unknown>[], where: string) => {
+    const ids = list.map((entry) => entry.id);
+    list.forEach((entry, i) => {
+      if (typeof entry.id === 'string' && ids.indexOf(entry.id) !== i)
+        problems.push(`${where}.${i}.id: "${entry.id}" is listed twice`);
+      if ((entry.username === undefined) !== (entry.password === undefined)) {
+        problems.push(`${where}.${i}: give both username and password, or neither`);
+      }
+    });
+  };
+  check(entries, 'ups');
+  const host = asRecord(doc.host);
+  check((Array.isArray(host.upsd) ? host.upsd : []).map(asRecord), 'host.upsd');
   if (doc.clockTolerance !== undefined && asRecord(doc.host).clockTolerance !== undefined)
     problems.push('host.clockTolerance: also given at the top level; keep only clockTolerance');
   return problems;
@@ -128,6 +152,9 @@ export interface WatchTls {
 }
 
 export type UpsWatchConfig = Readonly<Omit<z.output<typeof UpsSchema>, 'tls'> & { tls?: WatchTls }>;
+
+/** One UPS a host reads itself (`host.upsd:`): the watcher's reading keys, nothing it sends. */
+export type HostUpsdConfig = Readonly<Omit<z.output<typeof HostUpsdSchema>, 'tls'> & { tls?: WatchTls }>;
 
 export interface HostConfig {
   /** The name the admin expects this host to be enrolled as, if given. */
@@ -145,6 +172,8 @@ export interface HostConfig {
   }[];
   /** The local fallback delay (ms), used until a signed briefing says otherwise; undefined: none. */
   readonly fallbackAfter: number | undefined;
+  /** The UPSes this host reads itself (empty: it knows its power only from its briefings). */
+  readonly upsd?: readonly HostUpsdConfig[];
 }
 
 export interface AgentConfig {
@@ -211,6 +240,9 @@ export function parseAgentConfig(text: string, sourceName: string): AgentConfig 
             data.host.before.map((hook) => Object.freeze({ ...hook, run: Object.freeze([...hook.run]) })),
           ),
           fallbackAfter: data.host.fallback?.after,
+          upsd: Object.freeze(
+            data.host.upsd.map((ups) => Object.freeze({ ...ups, upsd: Object.freeze(ups.upsd) })),
+          ),
         });
   return Object.freeze({
     coordinator: data.coordinator.replace(/\/+$/, ''),

@@ -13,7 +13,7 @@ import {
   parseAgentMessage,
 } from '../../shared/src/protocol.js';
 import { generateSigningKey, type SigningKeyPair } from '../../shared/src/signing.js';
-import { randomId, signBriefing, signOrder } from '../../shared/src/tokens.js';
+import { randomId, signBriefing, signLease, signOrder } from '../../shared/src/tokens.js';
 import { createWatchedLogger } from '../../test/helpers/watched-logger.js';
 import type { AgentConfig } from './config.js';
 import { runAgent } from './run-agent.js';
@@ -127,7 +127,7 @@ describe('runAgent', () => {
     }
   });
 
-  it('the fail-safe: a countdown when the coordinator vanishes on battery, cancelled by a fresh briefing, else the shutdown once', async () => {
+  it('on its own: the fallback counts from the loss, a valid lease hands the decision back, a zero delay shuts down once', async () => {
     const clock = createManualClock(T0);
     const watched = createWatchedLogger();
     const sockets = createAsyncQueue<WebSocket>();
@@ -159,26 +159,28 @@ describe('runAgent', () => {
         new RegExp(`briefing ${version}: nas-ups ${power === 'online' ? 'online' : 'on battery'}`),
       );
     };
+    const lease = async (ws: WebSocket, seq: number) =>
+      ws.send(encodeMessage({ type: 'lease', token: await signLease(coordinator, seq, T0, 15_000) }));
     try {
-      // On battery, then the connection dies: a 10-minute countdown starts.
+      // On battery, no reading of its own, then the connection dies: a 10-minute countdown starts.
       const first = await sockets.next();
+      await lease(first, 1);
       await brief(first, 1, 'battery', 600_000);
       first.terminate();
-      await watched.waitFor(
-        /lost the coordinator while on battery: shutting down in 10m by the fallback rule/,
-      );
+      await watched.waitFor(/on its own: lost the connection to the coordinator/);
+      await watched.waitFor(/on its own: shutting down at \S+ \(in 10m\) by the fallback rule/);
 
-      // The coordinator is back and says power is fine: cancelled.
+      // A valid lease again: the coordinator decides; nothing ran.
       const second = await sockets.next();
-      await brief(second, 2, 'online', 600_000);
-      await watched.waitFor(/the coordinator is back and power is fine: fallback countdown cancelled/);
+      await lease(second, 2);
+      await watched.waitFor(/a valid lease again after .* on its own: the coordinator decides/);
+      expect(await recordedLines(recordFile)).toEqual([]);
 
-      // On battery again with a zero delay, and the connection dies: the configured shutdown runs, once.
+      // On battery with a zero delay, and the connection dies: the configured shutdown runs, once.
       await brief(second, 3, 'battery', 0);
       second.terminate();
-      await watched.waitFor(/fallback shutdown succeeded/);
+      await watched.waitFor(/offline shutdown succeeded/);
       expect(await recordedLines(recordFile)).toEqual(['ran']);
-      expect(watched.lines().join('\n')).toMatch(/running the shutdown by the fallback rule \(briefing 3\)/);
     } finally {
       await agent.stop();
     }
@@ -212,7 +214,7 @@ describe('runAgent', () => {
       const token = await signBriefing(coordinator, { agentId: 'agent-web1', claims, now: T0 });
       silent.send(encodeMessage({ type: 'briefing', token }));
       await watched.waitFor(/no traffic from the coordinator for 200ms: dropping the connection/);
-      await watched.waitFor(/fallback shutdown succeeded/);
+      await watched.waitFor(/offline shutdown succeeded/);
       expect(await recordedLines(recordFile)).toEqual(['ran']);
     } finally {
       await agent.stop();

@@ -7,7 +7,7 @@ import { type Clock, systemClock } from '../../shared/src/clock.js';
 import { formatDuration } from '../../shared/src/duration.js';
 import { AppError, errorMessage } from '../../shared/src/errors.js';
 import type { Logger } from '../../shared/src/logger.js';
-import { type CoordinatorMessage, PROTOCOL_VERSION } from '../../shared/src/protocol.js';
+import { type AgentMessage, type CoordinatorMessage, PROTOCOL_VERSION } from '../../shared/src/protocol.js';
 import { importPublicKey, keyId } from '../../shared/src/signing.js';
 import { signUpsEvent, verifyRekey } from '../../shared/src/tokens.js';
 import { writeFileAtomic } from './atomic-file.js';
@@ -15,8 +15,11 @@ import { type Bridge, startBridge } from './bridge/bridge-role.js';
 import { type BridgeState, openBridgeState } from './bridge/bridge-state.js';
 import type { AgentConfig } from './config.js';
 import { openExecutedOrders } from './executed-orders.js';
-import { type FailSafe, openFailSafe } from './fallback/fail-safe.js';
-import { createFallbackShutdown } from './fallback/fallback-shutdown.js';
+import { type FailSafe, openFailSafe, type Schedule } from './fallback/fail-safe.js';
+import { createOwnShutdown } from './fallback/fallback-shutdown.js';
+import { type HostReadings, startHostReadings } from './fallback/host-readings.js';
+import { describeOwnReading, type OwnReading } from './fallback/own-reading.js';
+import { createShutdownLatch } from './fallback/shutdown-latch.js';
 import { createLink, type Link, toAgentSocketUrl } from './link.js';
 import type { NutSession, NutSessionOptions } from './nut/session.js';
 import { createAgentOrders, createShutdownAbility, describeAbilities } from './orders/agent-orders.js';
@@ -42,6 +45,23 @@ export interface RunAgentOptions {
   readonly createNutSession?: (options: NutSessionOptions) => NutSession;
   /** When this machine booted (ms since the epoch); defaults to now minus the OS uptime. */
   readonly bootTime?: number;
+  /** Seam for tests: the fail-safe's timers. */
+  readonly schedule?: Schedule;
+}
+
+/** The host-reading frame: what this host reads itself, and problems with its host.upsd: list. */
+function toReadingFrame(current: readonly OwnReading[], warnings: readonly string[]): AgentMessage {
+  return {
+    type: 'host-reading',
+    readings: current.map((each) => ({
+      ups: each.ups,
+      status: each.fresh || each.dead ? [...(each.status ?? [])].slice(0, 32) : null,
+      ...(each.fresh || each.dead ? {} : { reason: (each.reason ?? 'no answer yet').slice(0, 128) }),
+      dead: each.dead,
+      at: Math.round(each.lastGoodAt ?? each.at),
+    })),
+    warnings: warnings.slice(0, 16).map((warning) => warning.slice(0, 256)),
+  };
 }
 
 export interface RunningAgent {
@@ -104,7 +124,21 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     });
     bridge = await startBridge({ config: config.bridge, state: bridgeState, clock, logger });
   }
+  const latch = createShutdownLatch();
+  let readings: HostReadings | undefined;
+  const ownReading = (): string => {
+    const current = Object.values(readings?.current() ?? {});
+    if (host === undefined || (host.upsd ?? []).length === 0)
+      return 'does not read its UPS itself (no host.upsd:): on its own it has only its briefing and fallback';
+    const seen = current.map(
+      (each) =>
+        `${each.ups} ${describeOwnReading(each)}, ${formatDuration(Math.max(0, clock.now() - each.at))} ago`,
+    );
+    return `reads its UPS itself: ${seen.join('; ') || 'no answer from upsd yet'}`;
+  };
   const orders = createAgentOrders({
+    latch,
+    ownReading,
     config,
     agentId: identity.agentId,
     coordinatorKey,
@@ -118,29 +152,73 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     ...(bridge === undefined ? {} : { nutFsd: bridge.ability }),
   });
 
-  // The host's fail-safe: cached briefings, and its own shutdown when the coordinator is lost.
+  // The host on its own: cached briefings, the lease, its own reading and its offline rule.
   let failSafe: FailSafe | undefined;
   if (host !== undefined) {
     const seams = options.run === undefined ? {} : { run: options.run };
-    failSafe = await openFailSafe({
+    const safe = await openFailSafe({
       agentId: identity.agentId,
       coordinatorKey,
       coordinatorKeys,
       clockToleranceMs: config.clockTolerance,
       file: statePath(stateDir, 'briefing'),
-      executed,
-      runShutdown: createFallbackShutdown({
+      offlineFile: statePath(stateDir, 'offline'),
+      runShutdown: createOwnShutdown({
         ability: createShutdownAbility(host, seams, logger),
         executed,
         clock,
         logger,
       }),
-      localAfter: host.fallbackAfter,
+      latch,
+      send,
       bootTime,
       clock,
       logger,
+      ...(options.schedule === undefined ? {} : { schedule: options.schedule }),
     });
+    failSafe = safe;
+    if ((host.upsd ?? []).length > 0) {
+      readings = await startHostReadings({
+        upsd: host.upsd ?? [],
+        file: statePath(stateDir, 'ownReadings'),
+        bootTime,
+        clock,
+        logger,
+        onReading: (_reading, changed) => {
+          safe.ownReadings(readings?.current() ?? {});
+          if (changed) sendReadings();
+        },
+        ...(options.createNutSession === undefined ? {} : { createSession: options.createNutSession }),
+      });
+    }
   }
+  /** `host.upsd:` entries whose id feeds nothing in the briefing: read, but of no use on its own. */
+  const upsdWarnings = (): string[] => {
+    const claims = failSafe?.claims();
+    if (claims === undefined) return [];
+    const ids = new Set(claims.feeds.map((feed) => feed.ups));
+    return (host?.upsd ?? [])
+      .filter((entry) => !ids.has(entry.id))
+      .map(
+        (entry) =>
+          `host.upsd: "${entry.id}" feeds nothing in this host's briefing (its UPSes: ${[...ids].join(', ')})`,
+      );
+  };
+  let warned = '';
+  const warnUpsd = (): void => {
+    const warnings = upsdWarnings();
+    if (warnings.join() !== warned) for (const warning of warnings) logger.warn(warning);
+    warned = warnings.join();
+  };
+  warnUpsd();
+  /** What this host reads itself goes to the coordinator (status, `upsfleet hosts`) on change and every 10 s. */
+  const sendReadings = (): void => {
+    const current = readings?.current();
+    if (current === undefined || link?.state !== 'open') return;
+    send(toReadingFrame(Object.values(current), upsdWarnings())).catch(() => undefined);
+  };
+  const readingTimer = readings === undefined ? undefined : setInterval(sendReadings, 10_000);
+  readingTimer?.unref();
 
   let outbox: Outbox | undefined;
   let delivery: EventDelivery | undefined;
@@ -215,7 +293,14 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       case 'briefing': {
         const safe = failSafe;
         if (safe === undefined) logger.debug('briefing ignored: this agent has no host: section');
-        else void rekeys.then(() => safe.briefing(message.token));
+        else
+          void rekeys
+            .then(() => safe.briefing(message.token))
+            .then(() => safe.idle())
+            .then(() => {
+              warnUpsd();
+              sendReadings();
+            });
         return;
       }
       case 'bridge': {
@@ -224,6 +309,14 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
         else void rekeys.then(() => state.accept(message.token));
         return;
       }
+      case 'lease': {
+        const safe = failSafe;
+        if (safe !== undefined) void rekeys.then(() => safe.lease(message.token));
+        return;
+      }
+      case 'offline-ack':
+        failSafe?.offlineAck(message.id);
+        return;
       case 'rekey':
         // One at a time, in order: each statement is checked against the key the previous one pinned.
         rekeys = rekeys
@@ -231,10 +324,6 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
           .catch((error: unknown) =>
             logger.error(`could not apply a coordinator key rotation: ${errorMessage(error)}`),
           );
-        return;
-      case 'lease':
-      case 'offline-ack':
-        logger.debug(`${message.type} ignored`);
         return;
       case 'event-ack':
         delivery?.acked(message.seq, message.duplicate ?? false);
@@ -284,6 +373,8 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     finished,
     async stop() {
       stopping = true;
+      if (readingTimer !== undefined) clearInterval(readingTimer);
+      await readings?.stop();
       await failSafe?.stop();
       delivery?.stop();
       await watcher?.stop();

@@ -20,6 +20,8 @@ import { isErrnoCode, readFileIfExists, writeFileAtomic } from './atomic-file.js
  * - executed-orders.json the orders this host acted on (see executed-orders.ts)
  * - briefing.json        the latest signed briefing from the coordinator (see fallback/briefing-cache.ts)
  * - bridge.jwt           the latest signed NUT bridge state (see bridge/bridge-state.ts)
+ * - offline.json         while on its own: the countdown's memory; then the report (fallback/offline-file.ts)
+ * - own-readings.json    when the host saw each UPS it reads go on battery (fallback/host-readings.ts)
  * identity.json is written last: its presence means "enrolled".
  */
 export const StateFiles = {
@@ -29,6 +31,8 @@ export const StateFiles = {
   executedOrders: 'executed-orders.json',
   briefing: 'briefing.json',
   bridge: 'bridge.jwt',
+  offline: 'offline.json',
+  ownReadings: 'own-readings.json',
 } as const;
 
 export const AgentIdentitySchema = z.object({

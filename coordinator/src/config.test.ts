@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       metricsPublic: false,
       resumeSettleMs: 15_000,
+      leaseIntervalMs: 5_000,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });

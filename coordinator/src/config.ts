@@ -17,6 +17,8 @@ export interface CoordinatorConfig {
   readonly metricsPublic: boolean;
   /** After a restart mid-run, how long stages wait for fresh readings. */
   readonly resumeSettleMs: number;
+  /** How often the lease is signed (after a database round trip) and sent to every agent; it lasts 3×. */
+  readonly leaseIntervalMs: number;
 }
 
 /** Command-line flags; each overrides its environment variable. */
@@ -103,6 +105,9 @@ export function loadConfig(
   if (metricsPublic !== 'true' && metricsPublic !== 'false')
     problems.push(`UPSFLEET_METRICS_PUBLIC: "${metricsPublic}" is not true or false`);
   const resumeSettleMs = duration(env.UPSFLEET_RESUME_SETTLE, 15_000, 'UPSFLEET_RESUME_SETTLE', problems);
+  const leaseIntervalMs = duration(env.UPSFLEET_LEASE_INTERVAL, 5_000, 'UPSFLEET_LEASE_INTERVAL', problems);
+  if (leaseIntervalMs < 200 || leaseIntervalMs > 5_000)
+    problems.push('UPSFLEET_LEASE_INTERVAL: between 200ms and 5s (hosts count on a lease for at most 15 s)');
   const level = env.UPSFLEET_LOG_LEVEL ?? 'info';
   if (!isLogLevel(level))
     problems.push(`UPSFLEET_LOG_LEVEL: "${level}" is not one of debug, info, warn, error`);
@@ -119,5 +124,6 @@ export function loadConfig(
     logLevel: isLogLevel(level) ? level : 'info',
     metricsPublic: metricsPublic === 'true',
     resumeSettleMs,
+    leaseIntervalMs,
   });
 }

@@ -18,6 +18,8 @@ import { openDatabase } from './db/client.js';
 import { createAgentKeys } from './fleet/agent-keys.js';
 import { createKeyRing } from './fleet/coordinator-key.js';
 import { createFleet } from './fleet/fleet.js';
+import { createHostReports } from './fleet/host-reports.js';
+import { startLeaseSender } from './fleet/lease.js';
 import { createApp } from './http/app.js';
 import { notificationOperations } from './http/routes/admin/notification-ops.js';
 import { metricsRoutes } from './http/routes/metrics.js';
@@ -100,6 +102,20 @@ export async function startCoordinator(
       logger,
     });
     addProcessMetrics(metrics.registry);
+    const leases = startLeaseSender({
+      db,
+      hub,
+      signingKey,
+      clock,
+      logger,
+      intervalMs: config.leaseIntervalMs,
+    });
+    const hostReports = createHostReports({
+      hub,
+      offlineReport: (name, report) => fleet.offlineReport(name, report),
+      clock,
+      logger,
+    });
     notifier.start();
     if (config.policyFile !== undefined) {
       const document: unknown = parseYaml(await readFile(config.policyFile, 'utf8'));
@@ -147,6 +163,8 @@ export async function startCoordinator(
         logger,
         heartbeatMs: config.heartbeatMs,
         keyChain: () => signingKey.chain,
+        lease: () => leases.current(),
+        hostReports,
       }).catch((error: unknown) => {
         logger.error('agent session failed', { error: String(error) });
         ws.terminate();
@@ -183,6 +201,7 @@ export async function startCoordinator(
         }, 2_000);
         await closed;
         clearTimeout(straggling);
+        await leases.stop();
         await fleet.stop();
         await notifier.stop();
         await database.close();

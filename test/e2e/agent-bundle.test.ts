@@ -155,6 +155,7 @@ describe('the agent bundle', () => {
       expect.objectContaining({ host: 'web1', outcome: 'drill', error: null }),
     ]);
     expect(drilled.orders[0]?.output?.split('\n')).toEqual([
+      'does not read its UPS itself (no host.upsd:): on its own it has only its briefing and fallback',
       expect.stringMatching(/^before stop-app: would run: .* exists and is executable$/),
       expect.stringMatching(/^before flaky: would run: .* exists and is executable$/),
       expect.stringMatching(/^would run: .* exists and is executable$/),

@@ -10,7 +10,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateSigningKey } from '../../shared/src/signing.js';
 import { signUpsEvent } from '../../shared/src/tokens.js';
 import { createAdminApi } from '../helpers/admin-api.js';
@@ -188,10 +188,16 @@ describe.each(legs)('walking skeleton on $name', ({ kind }) => {
       agents.push(restarted);
       await restarted.waitForLine(/order \S+ is a duplicate/, 'the duplicate order refusal');
       await coordinator.waitForLine(/ack duplicate agent=\S+ order=/, 'the duplicate ack');
-      const after = await api<{ items: OrderView[] }>('GET', `/api/v1/orders?run=${runId}`);
-      expect(after.items).toEqual([
-        expect.objectContaining({ id: before.items[0]?.id, ackStatus: 'duplicate' }),
-      ]);
+      // The line is logged inside the batch's transaction (group commit): read once it has committed.
+      await vi.waitFor(
+        async () => {
+          const after = await api<{ items: OrderView[] }>('GET', `/api/v1/orders?run=${runId}`);
+          expect(after.items).toEqual([
+            expect.objectContaining({ id: before.items[0]?.id, ackStatus: 'duplicate' }),
+          ]);
+        },
+        { timeout: 10_000, interval: 100 },
+      );
       expect((await readFile(record, 'utf8')).trim().split('\n')).toHaveLength(1);
     },
   );

@@ -76,8 +76,8 @@ export interface FleetHarness {
   enrollWatcher(name: string): Promise<PushingWatcher>;
   /** Writes the agent's YAML config (coordinator URL and state dir first, then `lines`). */
   writeAgentConfig(agent: EnrolledAgent, lines: readonly string[], coordinator?: string): Promise<void>;
-  /** Starts the agent from its config; resolves once the coordinator welcomed it. */
-  startAgent(name: string): Promise<WatchedProcess>;
+  /** Starts the agent from its config; resolves once the coordinator welcomed it (unless `connected: false`). */
+  startAgent(name: string, options?: { connected?: boolean }): Promise<WatchedProcess>;
   /** Every run, newest first. */
   runs(): Promise<RunSummary[]>;
   run(id: string): Promise<RunView>;
@@ -213,10 +213,11 @@ export async function startFleet(options: {
         [`coordinator: ${via}`, `stateDir: ${agent.stateDir}`, ...lines, ''].join('\n'),
       );
     },
-    async startAgent(name) {
+    async startAgent(name, options = {}) {
       const proc = spawnBundledAgent(name, bundle, ['agent', '--config', configPath(name)]);
       processes.push(proc);
-      await proc.waitForLine(new RegExp(`connected to \\S+ as ${name}\\b`), `${name} connected`);
+      if (options.connected !== false)
+        await proc.waitForLine(new RegExp(`connected to \\S+ as ${name}\\b`), `${name} connected`);
       return proc;
     },
     async runs() {

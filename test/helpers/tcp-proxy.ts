@@ -3,7 +3,10 @@
  * dead switch would: `cut()` destroys every piped connection (both sides) and refuses new ones until
  * `restore()`. `muteUpstream()` is a one-way fault: every byte the client (an agent) sends is
  * silently dropped while what the target (the coordinator) sends is still delivered — an agent that
- * receives its orders but whose acknowledgements never arrive.
+ * receives its orders but whose acknowledgements never arrive. `silence()` drops every byte both
+ * ways and closes nothing towards the agent (no FIN, no RST, new connections hang): a link gone
+ * silent, as when the site's router loses power; `unsilence()` ends it like a link coming back (the
+ * dead connections reset, so the agent reconnects).
  */
 import { createConnection, createServer, type Socket } from 'node:net';
 
@@ -19,6 +22,10 @@ export interface TcpProxy {
   /** From now on, bytes from the client are dropped (the connection stays up). */
   muteUpstream(): void;
   unmuteUpstream(): void;
+  /** Drops every byte both ways; closes nothing towards the client; new connections hang. */
+  silence(): void;
+  /** The link is back: the silenced connections are reset, new ones are piped again. */
+  unsilence(): void;
   close(): Promise<void>;
 }
 
@@ -26,10 +33,22 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const pairs = new Set<readonly [Socket, Socket]>();
   let open = true;
   let muted = false;
+  let silent = false;
   let dropped = 0;
+  /** Client sockets kept dangling while silent (their upstream may be gone). */
+  const dangling = new Set<Socket>();
   const server = createServer((client) => {
     if (!open) {
       client.destroy();
+      return;
+    }
+    if (silent) {
+      dangling.add(client);
+      client.on('data', (chunk: Buffer) => {
+        dropped += chunk.length;
+      });
+      client.on('error', () => client.destroy());
+      client.on('close', () => dangling.delete(client));
       return;
     }
     const upstream = createConnection({ host: target.host, port: target.port });
@@ -37,18 +56,24 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     pairs.add(pair);
     const drop = (): void => {
       pairs.delete(pair);
-      client.destroy();
       upstream.destroy();
+      // A silent link tells the client nothing: it keeps a socket that will never answer.
+      if (silent) {
+        dangling.add(client);
+        client.on('close', () => dangling.delete(client));
+      } else client.destroy();
     };
     client.on('error', drop);
     upstream.on('error', drop);
     client.on('close', drop);
     upstream.on('close', drop);
     client.on('data', (chunk: Buffer) => {
-      if (muted) dropped += chunk.length;
+      if (muted || silent) dropped += chunk.length;
       else upstream.write(chunk);
     });
-    upstream.pipe(client);
+    upstream.on('data', (chunk: Buffer) => {
+      if (!silent) client.write(chunk);
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -83,8 +108,20 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     unmuteUpstream() {
       muted = false;
     },
+    silence() {
+      silent = true;
+      dropped = 0;
+    },
+    unsilence() {
+      silent = false;
+      for (const client of dangling) client.destroy();
+      dangling.clear();
+      cutAll();
+    },
     close() {
       open = false;
+      silent = false;
+      for (const client of dangling) client.destroy();
       cutAll();
       return new Promise((resolve) => server.close(() => resolve()));
     },

@@ -9,7 +9,16 @@ import type { Logger } from '../../../shared/src/logger.js';
 import type { BriefingClaims } from '../../../shared/src/protocol.js';
 import { readFileIfExists, writeFileAtomic } from '../atomic-file.js';
 import { parseJsonFile } from '../state-dir.js';
-import type { CachedBriefing } from './decide-fallback.js';
+import type { LastKnownPower } from './power-health.js';
+
+export interface CachedBriefing {
+  /** The compact JWS as the coordinator signed it. */
+  readonly token: string;
+  readonly claims: BriefingClaims;
+  /** When this agent accepted it (ms since the epoch, its own clock). */
+  readonly receivedAt: number;
+  readonly lastKnown: LastKnownPower;
+}
 
 const CacheFileSchema = z.object({
   version: z.literal(1),

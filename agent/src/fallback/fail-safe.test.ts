@@ -3,16 +3,18 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createManualClock } from '../../../shared/src/clock.js';
 import { createMemoryLogger } from '../../../shared/src/logger.js';
-import type { BriefingClaims } from '../../../shared/src/protocol.js';
+import type { AgentMessage, BriefingClaims } from '../../../shared/src/protocol.js';
 import { generateSigningKey, type SigningKeyPair } from '../../../shared/src/signing.js';
-import { BRIEFING_TTL_MS, randomId, signBriefing, signOrder } from '../../../shared/src/tokens.js';
+import { BRIEFING_TTL_MS, randomId, signBriefing, signLease, signOrder } from '../../../shared/src/tokens.js';
 import type { HostConfig } from '../config.js';
 import { type ExecutedOrderStore, openExecutedOrders } from '../executed-orders.js';
 import { createShutdownAbility } from '../orders/agent-orders.js';
 import type { RunCommand } from '../shutdown-runner.js';
 import { createTempDir } from '../test-support.js';
 import { type FailSafe, openFailSafe, type Schedule } from './fail-safe.js';
-import { createFallbackShutdown } from './fallback-shutdown.js';
+import { createOwnShutdown } from './fallback-shutdown.js';
+import type { OwnReading } from './own-reading.js';
+import { createShutdownLatch } from './shutdown-latch.js';
 
 const T0 = Date.parse('2026-11-23T22:00:00Z');
 const AGENT = 'agent-web1';
@@ -29,6 +31,7 @@ function claims(
   version: number,
   power: 'online' | 'battery',
   after: number | null = 120_000,
+  offline: BriefingClaims['offline'] = [],
 ): BriefingClaims {
   return {
     kind: 'briefing',
@@ -36,7 +39,7 @@ function claims(
     feeds: [{ ups: 'nas-ups', power, dead: false, observedAt: T0 }],
     minSupplies: 1,
     fallback: after === null ? null : { after },
-    offline: [],
+    offline,
   };
 }
 
@@ -62,11 +65,12 @@ function manualTimers() {
   };
 }
 
-describe('fail-safe', () => {
+describe('fail-safe: the host on its own', () => {
   let dir: { path: string; remove(): Promise<void> };
   let coordinator: SigningKeyPair;
   let clock: ReturnType<typeof createManualClock>;
   let ran: (readonly string[])[];
+  let sent: AgentMessage[];
   const run: RunCommand = async (argv) => {
     ran.push(argv);
     return { exitCode: 0, signal: null, output: '', timedOut: false };
@@ -77,6 +81,7 @@ describe('fail-safe', () => {
     coordinator = (await generateSigningKey()).keyPair;
     clock = createManualClock(T0);
     ran = [];
+    sent = [];
   });
   afterEach(async () => dir.remove());
 
@@ -90,6 +95,25 @@ describe('fail-safe', () => {
       claims: body,
       now: options.now ?? clock.now(),
     });
+  const lease = (seq: number, options: { key?: SigningKeyPair; now?: number } = {}) =>
+    signLease(options.key ?? coordinator, seq, options.now ?? clock.now(), 15_000);
+
+  /** Its own reading of nas-ups: `OB` since `since`, or `OL`. */
+  const reading = (status: 'OB' | 'OL', since?: number): Record<string, OwnReading> => ({
+    'nas-ups': {
+      ups: 'nas-ups',
+      status: [status],
+      reason: undefined,
+      detail: undefined,
+      fresh: true,
+      dead: false,
+      batterySince: since,
+      charge: 90,
+      runtime: 600_000,
+      at: clock.now(),
+      lastGoodAt: clock.now(),
+    },
+  });
 
   /** A fail-safe as runAgent builds it, over the state files in `dir`. */
   async function open(options: { bootTime?: number } = {}) {
@@ -98,26 +122,30 @@ describe('fail-safe', () => {
     const executed: ExecutedOrderStore = await openExecutedOrders(join(dir.path, 'executed-orders.json'), {
       clock,
     });
+    const latch = createShutdownLatch();
     const failSafe: FailSafe = await openFailSafe({
       agentId: AGENT,
       coordinatorKey: coordinator.publicKey,
       clockToleranceMs: 30_000,
       file: briefingFile(),
-      executed,
-      runShutdown: createFallbackShutdown({
+      offlineFile: join(dir.path, 'offline.json'),
+      runShutdown: createOwnShutdown({
         ability: createShutdownAbility(host, { run }, logger),
         executed,
         clock,
         logger,
       }),
-      localAfter: 180_000,
+      latch,
+      send: async (message) => {
+        sent.push(message);
+      },
       bootTime: options.bootTime ?? T0 - 3_600_000,
       clock,
       logger,
       schedule: timers.schedule,
     });
     const lines = () => logger.lines().join('\n');
-    return { failSafe, timers, executed, lines };
+    return { failSafe, timers, executed, lines, latch };
   }
 
   it('refuses forged, misaddressed, expired and non-briefing tokens, and older versions', async () => {
@@ -142,13 +170,10 @@ describe('fail-safe', () => {
     expect(lines().match(/briefing refused: malformed/g)).toHaveLength(2);
     await expect(stat(briefingFile())).rejects.toThrow(/ENOENT/);
 
-    // None of them counts: losing the coordinator now knows nothing of the power.
+    // None of them counts: on its own, it knows no rule.
     failSafe.linkState('closed');
     await failSafe.idle();
-    expect(lines()).toMatch(
-      /no briefing from it at hand: the power state is unknown, so no fallback countdown/,
-    );
-    expect(lines()).toMatch(/the local fallback of 3m needs a known on-battery state/);
+    expect(lines()).toMatch(/on its own with no briefing at hand: no rule to follow/);
 
     // A valid one is taken; an older or equal version after it is ignored.
     failSafe.briefing(await sign(claims(20, 'online')));
@@ -158,145 +183,143 @@ describe('fail-safe', () => {
     expect(lines()).toMatch(/briefing 20: nas-ups online \(1 of 1 feeds healthy, 1 needed\)/);
     expect(lines()).toMatch(/briefing 19 ignored: not newer than 20/);
     expect(lines()).toMatch(/briefing 20 ignored: not newer than 20/);
+    expect(ran).toEqual([]);
     await failSafe.stop();
   });
 
-  it('lost while on battery: counts down, runs the shutdown once, recorded as fallback:<version>', async () => {
-    const { failSafe, timers, executed, lines } = await open();
+  it('forged, expired and replayed leases are ignored and logged: they do not end being on its own', async () => {
+    const { failSafe, lines } = await open();
+    failSafe.briefing(await sign(claims(1, 'online')));
     failSafe.linkState('open');
-    failSafe.briefing(await sign(claims(5, 'battery')));
-    await failSafe.idle();
-    expect(timers.pending()).toEqual([]);
-    // Kept on disk, readable by this agent only.
-    expect((await stat(briefingFile())).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(await readFile(briefingFile(), 'utf8'))).toMatchObject({ briefingVersion: 5 });
-
-    failSafe.linkState('closed');
-    failSafe.linkState('connecting');
+    failSafe.lease(await lease(5));
     failSafe.linkState('closed');
     await failSafe.idle();
-    expect(lines()).toMatch(
-      /lost the coordinator while on battery: shutting down in 2m by the fallback rule/,
-    );
-    expect(timers.pending()).toEqual([120_000]);
+    expect(failSafe.onItsOwn()).toBe(true);
+    failSafe.linkState('open');
+    const stranger = (await generateSigningKey()).keyPair;
+    failSafe.lease(await lease(6, { key: stranger }));
+    failSafe.lease(await lease(7, { now: T0 - 600_000 }));
+    failSafe.lease(await lease(8));
+    failSafe.lease(await lease(8));
+    await failSafe.idle();
+    expect(lines()).toMatch(/lease refused: bad_signature/);
+    expect(lines()).toMatch(/lease refused: expired/);
+    expect(lines()).toMatch(/lease 8 ignored: replayed/);
+    expect(lines()).toMatch(/a valid lease again after .* the coordinator decides/);
+    expect(failSafe.onItsOwn()).toBe(false);
+    await failSafe.stop();
+  });
 
-    clock.advance(120_000);
+  it('no lease within 15 s of the last one: on its own, even with the link open', async () => {
+    const { failSafe, timers, lines } = await open();
+    failSafe.briefing(await sign(claims(1, 'online')));
+    failSafe.linkState('open');
+    failSafe.lease(await lease(1));
+    await failSafe.idle();
+    expect(timers.pending()).toEqual([15_000]);
+    clock.advance(15_000);
     timers.fireAll();
     await failSafe.idle();
-    expect(ran).toEqual([host.shutdown]);
-    expect(executed.get('fallback:5')).toMatchObject({ outcome: 'succeeded' });
-    expect(lines()).toMatch(/did not come back within 2m: running the shutdown by the fallback rule/);
-
-    // More failed reconnects change nothing.
-    failSafe.linkState('closed');
-    await failSafe.idle();
-    expect(ran).toHaveLength(1);
+    expect(lines()).toMatch(/on its own: no valid lease from the coordinator/);
+    expect(failSafe.onItsOwn()).toBe(true);
     await failSafe.stop();
   });
 
-  it('the coordinator back with power fine cancels the countdown; a later loss on battery starts over', async () => {
-    const { failSafe, timers, lines } = await open();
-    failSafe.briefing(await sign(claims(1, 'battery')));
-    failSafe.linkState('closed');
-    await failSafe.idle();
-    expect(timers.pending()).toEqual([120_000]);
-
-    clock.advance(30_000);
-    failSafe.linkState('open');
-    failSafe.briefing(await sign(claims(2, 'online')));
-    await failSafe.idle();
-    expect(lines()).toMatch(/the coordinator is back and power is fine: fallback countdown cancelled/);
-    expect(timers.pending()).toEqual([]);
-
-    failSafe.briefing(await sign(claims(3, 'battery', 60_000)));
-    failSafe.linkState('closed');
-    await failSafe.idle();
-    expect(timers.pending()).toEqual([60_000]);
-    failSafe.linkState('open');
-    failSafe.briefing(await sign(claims(4, 'battery', 60_000)));
-    await failSafe.idle();
-    expect(lines()).toMatch(
-      /power still in trouble: fallback countdown cancelled, the coordinator is in charge again/,
+  it('its own reading: the stage rule counts from when it saw OB; killed and restarted, the countdown keeps its time; once; reported when the lease returns', async () => {
+    const rule = { stage: 'apps', trigger: { onBattery: 60_000 }, wait: 0, waitBound: 0 };
+    const first = await open();
+    first.failSafe.briefing(await sign(claims(1, 'online', 600_000, [rule])));
+    first.failSafe.ownReadings(reading('OB', T0 - 20_000));
+    first.failSafe.linkState('closed');
+    await first.failSafe.idle();
+    expect(first.lines()).toMatch(
+      new RegExp(
+        `shutting down at ${new Date(T0 + 40_000).toISOString()} \\(in 40s\\) by stage apps's offline rule`,
+      ),
     );
+    await first.failSafe.stop();
+
+    clock.advance(10_000);
+    const second = await open();
+    expect(second.lines()).toMatch(/resuming on its own since/);
+    second.failSafe.ownReadings(reading('OB', T0 - 20_000));
+    await second.failSafe.idle();
+    expect(second.timers.pending()).toContain(30_000);
+    clock.advance(30_000);
+    second.timers.fireAll();
+    await second.failSafe.idle();
+    expect(ran).toEqual([host.shutdown]);
+    expect(second.latch.ownReason()).toMatch(/shut down on its own/);
+
+    // The lease returns: the report goes out, and is kept until acknowledged.
+    second.failSafe.linkState('open');
+    second.failSafe.lease(await lease(1));
+    await second.failSafe.idle();
+    const report = sent.find((message) => message.type === 'offline-report');
+    expect(report).toMatchObject({
+      id: `offline:${T0}`,
+      lostAt: T0,
+      shutdown: { rule: 'offline', stage: 'apps' },
+    });
+    expect(report?.type === 'offline-report' ? report.steps.map((step) => step.what) : []).toEqual(
+      expect.arrayContaining(['lost', 'saw', 'countdown', 'shutdown', 'back']),
+    );
+    second.failSafe.offlineAck(`offline:${T0}`);
+    await second.failSafe.idle();
+    expect(JSON.parse(await readFile(join(dir.path, 'offline.json'), 'utf8'))).toEqual({
+      version: 1,
+      reports: [],
+    });
+    await second.failSafe.stop();
+  });
+
+  it('mains in its own reading: never, whatever the briefing says', async () => {
+    const { failSafe, timers, lines } = await open();
+    failSafe.briefing(await sign(claims(1, 'battery', 0)));
+    failSafe.ownReadings(reading('OL'));
+    failSafe.linkState('closed');
+    await failSafe.idle();
+    expect(lines()).toMatch(/on its own: mains: nas-ups online \(own reading\)/);
     expect(timers.pending()).toEqual([]);
     expect(ran).toEqual([]);
     await failSafe.stop();
   });
 
-  it('a restarted agent still knows, and never repeats a fallback shutdown', async () => {
-    const first = await open();
-    first.failSafe.briefing(await sign(claims(8, 'battery')));
-    await first.failSafe.idle();
-    await first.failSafe.stop();
-
-    // Restarted while cut off: the cached briefing counts.
-    const second = await open();
-    expect(second.lines()).toMatch(/cached briefing 8: nas-ups on battery/);
-    second.failSafe.linkState('closed');
-    await second.failSafe.idle();
-    expect(second.timers.pending()).toEqual([120_000]);
-    clock.advance(120_000);
-    second.timers.fireAll();
-    await second.failSafe.idle();
-    expect(ran).toHaveLength(1);
-    await second.executed.flush();
-    await second.failSafe.stop();
-
-    // And again: it already ran for briefing 8.
-    const third = await open();
-    third.failSafe.linkState('closed');
-    await third.failSafe.idle();
-    expect(third.lines()).toMatch(/the fallback shutdown for briefing 8 already ran: not repeating it/);
-    expect(third.timers.pending()).toEqual([]);
-    expect(ran).toHaveLength(1);
-    await third.failSafe.stop();
+  it("an order's shutdown already ran: the host's own decision does not run it again", async () => {
+    const { failSafe, latch, lines } = await open();
+    latch.markOrder("the coordinator's order o-1 already ran the shutdown");
+    failSafe.briefing(await sign(claims(1, 'battery', 0)));
+    failSafe.linkState('closed');
+    await failSafe.idle();
+    expect(lines()).toMatch(/the rule says shut down, but the coordinator's order o-1 already ran/);
+    expect(ran).toEqual([]);
+    await failSafe.stop();
   });
 
-  it('a briefing from before this boot is stale, but still the floor for replays', async () => {
+  it('an episode from before this boot is over: only its report is left to send', async () => {
     const first = await open();
-    first.failSafe.briefing(await sign(claims(8, 'battery')));
+    first.failSafe.briefing(await sign(claims(1, 'battery', 0)));
+    first.failSafe.linkState('closed');
     await first.failSafe.idle();
+    expect(ran).toHaveLength(1);
     await first.failSafe.stop();
 
     clock.advance(600_000);
     const rebooted = await open({ bootTime: T0 + 300_000 });
-    expect(rebooted.lines()).toMatch(
-      /cached briefing 8 arrived before this machine booted: not acting on it/,
-    );
-    rebooted.failSafe.briefing(await sign(claims(7, 'battery')));
-    rebooted.failSafe.linkState('closed');
+    expect(rebooted.lines()).toMatch(/cached briefing 1 arrived before this machine booted/);
+    expect(rebooted.failSafe.onItsOwn()).toBe(false);
+    expect(rebooted.latch.ownReason()).toBeUndefined();
+    rebooted.failSafe.linkState('open');
+    rebooted.failSafe.lease(await lease(1));
     await rebooted.failSafe.idle();
-    expect(rebooted.lines()).toMatch(/briefing 7 ignored: not newer than 8/);
-    expect(rebooted.lines()).toMatch(/no briefing from it at hand/);
-    expect(rebooted.timers.pending()).toEqual([]);
+    expect(sent.filter((message) => message.type === 'offline-report')).toHaveLength(1);
     await rebooted.failSafe.stop();
   });
 
-  it('a damaged or expired cache is ignored, saying why; the agent runs on', async () => {
+  it('a damaged cache is ignored, saying why; the agent runs on', async () => {
     await writeFile(briefingFile(), '{ not json');
     const damaged = await open();
     expect(damaged.lines()).toMatch(/ignoring the cached briefing: .* is not valid JSON/);
-    damaged.failSafe.briefing(await sign(claims(3, 'battery')));
-    await damaged.failSafe.idle();
     await damaged.failSafe.stop();
-
-    clock.advance(BRIEFING_TTL_MS + 60_000);
-    const expired = await open({ bootTime: T0 - 1 });
-    expect(expired.lines()).toMatch(/ignoring the cached briefing 3: .*exp/);
-    expired.failSafe.linkState('closed');
-    await expired.failSafe.idle();
-    expect(expired.timers.pending()).toEqual([]);
-    await expired.failSafe.stop();
-  });
-
-  it('no rule for this host: losing the coordinator on battery starts nothing', async () => {
-    const { failSafe, timers, lines } = await open();
-    failSafe.briefing(await sign(claims(1, 'battery', null)));
-    failSafe.linkState('closed');
-    await failSafe.idle();
-    expect(lines()).toMatch(/briefing 1: nas-ups on battery .*; no fallback rule/);
-    expect(lines()).toMatch(/the policy gives this host no fallback rule: no countdown/);
-    expect(timers.pending()).toEqual([]);
-    await failSafe.stop();
   });
 });

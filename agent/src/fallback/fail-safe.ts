@@ -1,31 +1,36 @@
 /**
- * The shell around decideFallback: verifies and caches briefings, feeds the link's state changes
- * and its own timer to the decision, one input at a time, and carries out the effects.
+ * The host on its own. While it holds a valid lease the coordinator decides; without one — link
+ * closed, link silent, or the coordinator up but its database gone — the host counts as on its own
+ * within 15 s and follows its signed offline rule (offline-evaluator.ts) on its own reading and
+ * clock. This shell verifies and caches briefings, verifies leases, keeps the episode on disk (a
+ * restart resumes the countdown at its original time), runs the hooks and shutdown once, and reports
+ * what it did when a valid lease returns.
  */
 import type { CryptoKey } from 'jose';
 import type { Clock } from '../../../shared/src/clock.js';
+import { formatDuration } from '../../../shared/src/duration.js';
 import { errorMessage } from '../../../shared/src/errors.js';
 import type { Logger } from '../../../shared/src/logger.js';
-import type { BriefingClaims } from '../../../shared/src/protocol.js';
+import { describeOfflineRules } from '../../../shared/src/offline-rule-text.js';
+import type { AgentMessage, BriefingClaims } from '../../../shared/src/protocol.js';
 import { SignatureError } from '../../../shared/src/signing.js';
-import { verifyBriefing } from '../../../shared/src/tokens.js';
-import type { ExecutedOrderStore } from '../executed-orders.js';
-import type { LinkState } from '../link.js';
+import { MAX_LEASE_MS, verifyBriefing, verifyLease } from '../../../shared/src/tokens.js';
 import { verifyWithAny } from '../pinned-key.js';
-import { loadBriefingCache, saveBriefingCache } from './briefing-cache.js';
+import { type CachedBriefing, loadBriefingCache, saveBriefingCache } from './briefing-cache.js';
+import type { OwnShutdownRun } from './fallback-shutdown.js';
+import { offlineId } from './fallback-shutdown.js';
+import { evaluateOffline, type OfflineVerdict } from './offline-evaluator.js';
 import {
-  type CachedBriefing,
-  type Countdown,
-  decideFallback,
-  type FallbackEffect,
-  type FallbackInput,
-  type FallbackState,
-  healthOf,
-  initialFallbackState,
-} from './decide-fallback.js';
-import { describeRule, logFallbackEffect } from './fallback-log.js';
-import { fallbackId } from './fallback-shutdown.js';
-import { nextLastKnown } from './power-health.js';
+  type Episode,
+  loadOfflineFile,
+  type OfflineReport,
+  type OfflineStep,
+  saveOfflineFile,
+  toReport,
+} from './offline-file.js';
+import { describeOwnReading, feedViews, type OwnReading } from './own-reading.js';
+import { assessPower, nextLastKnown } from './power-health.js';
+import type { ShutdownLatch } from './shutdown-latch.js';
 
 /** Runs `fn` after `ms`; the returned function cancels it. */
 export type Schedule = (ms: number, fn: () => void) => () => void;
@@ -38,20 +43,20 @@ const realSchedule: Schedule = (ms, fn) => {
 export interface FailSafeOptions {
   /** This agent's id: the audience every briefing must carry. */
   readonly agentId: string;
-  /** The pinned coordinator public key. */
   readonly coordinatorKey: CryptoKey;
   /** When given, the keys to try instead (the pinned key, and the previous one just after a rotation). */
   readonly coordinatorKeys?: () => readonly CryptoKey[];
   readonly clockToleranceMs: number;
-  /** Where the latest briefing is kept (the state dir's briefing.json). */
+  /** briefing.json in the state dir. */
   readonly file: string;
-  /** Where fallback shutdowns are recorded as `fallback:<version>`. */
-  readonly executed: ExecutedOrderStore;
-  /** Runs the configured shutdown; never rejects. */
-  readonly runShutdown: (countdown: Countdown) => Promise<void>;
-  /** The config's host.fallback.after, for the log: it cannot act without a known power state. */
-  readonly localAfter: number | undefined;
-  /** When this machine booted (ms since the epoch): older cached briefings are stale. */
+  /** offline.json in the state dir. */
+  readonly offlineFile: string;
+  /** Runs the hooks and shutdown once per id; never rejects. */
+  readonly runShutdown: (run: OwnShutdownRun) => Promise<string>;
+  readonly latch: ShutdownLatch;
+  /** Sends a frame to the coordinator; rejects when the link is down. */
+  readonly send: (message: AgentMessage) => Promise<void>;
+  /** When this machine booted (ms since the epoch): older cached state is stale. */
   readonly bootTime: number;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -59,83 +64,223 @@ export interface FailSafeOptions {
 }
 
 export interface FailSafe {
-  /** A briefing frame's token: verified, and cached if newer. */
   briefing(token: string): void;
-  linkState(state: LinkState): void;
+  lease(token: string): void;
+  /** The link's state: `closed` puts the host on its own at once; `open` restarts the lease's replay floor. */
+  linkState(state: 'connecting' | 'open' | 'closed' | 'stopped'): void;
+  /** The host's own readings changed (its `host.upsd:` list). */
+  ownReadings(readings: Readonly<Record<string, OwnReading>>): void;
+  offlineAck(id: string): void;
+  /** The latest verified briefing's claims, if any. */
+  claims(): BriefingClaims | undefined;
+  /** True while the host is on its own. */
+  onItsOwn(): boolean;
   /** Resolves when every input so far is handled and a started shutdown has finished. */
   idle(): Promise<void>;
   /** Cancels the countdown and ignores further inputs; a running shutdown is left alone. */
   stop(): Promise<void>;
 }
 
+function verdictKey(verdict: OfflineVerdict): string {
+  return verdict.kind === 'countdown'
+    ? `countdown:${verdict.at}:${verdict.by}:${verdict.stage}`
+    : verdict.kind;
+}
+
+function describeVerdict(verdict: OfflineVerdict, now: number): string {
+  if (verdict.kind !== 'countdown') return `${verdict.kind}: ${verdict.why}`;
+  const rule = verdict.by === 'fallback' ? 'the fallback rule' : `stage ${verdict.stage}'s offline rule`;
+  const when =
+    verdict.at <= now
+      ? 'now'
+      : `at ${new Date(verdict.at).toISOString()} (in ${formatDuration(verdict.at - now)})`;
+  return `shutting down ${when} by ${rule} — ${verdict.why}`;
+}
+
 export async function openFailSafe(options: FailSafeOptions): Promise<FailSafe> {
   const { clock, logger } = options;
   const schedule = options.schedule ?? realSchedule;
+  const keys = () => options.coordinatorKeys?.() ?? [options.coordinatorKey];
+  const tolerance = options.clockToleranceMs;
   const verify = async (token: string) =>
     (
-      await verifyWithAny(options.coordinatorKeys?.() ?? [options.coordinatorKey], (key) =>
+      await verifyWithAny(keys(), (key) =>
         verifyBriefing(token, key, {
           agentId: options.agentId,
           now: clock.now(),
-          clockToleranceMs: options.clockToleranceMs,
+          clockToleranceMs: tolerance,
         }),
       )
     ).claims;
+
   const loaded = await loadBriefingCache(options.file, { verify, bootTime: options.bootTime, logger });
   let floor = loaded.floor;
-  const cached = loaded.briefing;
-  let state: FallbackState = initialFallbackState(
-    cached,
-    cached !== undefined && options.executed.has(fallbackId(cached.claims.version)),
-  );
-  if (cached !== undefined) {
-    const { claims } = cached;
-    logger.info(`cached briefing ${claims.version}: ${healthOf(cached).summary}; ${describeRule(claims)}`);
+  let briefing: CachedBriefing | undefined = loaded.briefing;
+  if (briefing !== undefined) {
+    const { claims } = briefing;
+    logger.info(`cached briefing ${claims.version}: ${assessPower(claims, briefing.lastKnown).summary}`);
   }
+  const stored = await loadOfflineFile(options.offlineFile, logger);
+  let reports: OfflineReport[] = stored.reports;
+  let episode: Episode | undefined = stored.episode;
+  if (episode !== undefined && episode.lostAt < options.bootTime) {
+    // The machine went down and came back: that episode is over; only its report is left to send.
+    reports = [...reports, toReport(episode, episode.steps)];
+    episode = undefined;
+  }
+  if (episode?.shutdown !== undefined)
+    options.latch.markOwn(`it shut down on its own at ${new Date(episode.shutdown.at).toISOString()}`);
+
+  let own: Readonly<Record<string, OwnReading>> = {};
+  let leaseFloor = -1;
+  /** Until when the host counts on its lease; at start, the time a first lease has to arrive. */
+  let leaseUntil = episode === undefined ? clock.now() + MAX_LEASE_MS : 0;
+  let lastVerdict = '';
+  let sentThisLink = new Set<string>();
+  let stopped = false;
   let chain: Promise<void> = Promise.resolve();
   let shutdowns: Promise<void> = Promise.resolve();
-  let armed: { deadline: number; cancel: () => void } | undefined;
-  let stopped = false;
+  let writes: Promise<void> = Promise.resolve();
+  const timers: {
+    lease: (() => void) | undefined;
+    due: { at: number; cancel: () => void } | undefined;
+  } = { lease: undefined, due: undefined };
 
   const enqueue = (task: () => Promise<void> | void): void => {
-    chain = chain.then(task).catch((error: unknown) => {
-      logger.error(`fail-safe: ${errorMessage(error)}`);
-    });
+    chain = chain.then(task).catch((error: unknown) => logger.error(`fail-safe: ${errorMessage(error)}`));
+  };
+  const persist = (): void => {
+    const file = { episode, reports };
+    writes = writes
+      .then(() => saveOfflineFile(options.offlineFile, file))
+      .catch((error: unknown) => logger.error(`could not store the offline state: ${errorMessage(error)}`));
+  };
+  const step = (what: OfflineStep['what'], detail: string): void => {
+    if (episode === undefined) return;
+    episode = { ...episode, steps: [...episode.steps, { at: clock.now(), what, detail }] };
+    persist();
   };
 
-  const syncTimer = (): void => {
-    const deadline = state.countdown?.deadline;
-    if (armed !== undefined && armed.deadline === deadline) return;
-    armed?.cancel();
-    armed = undefined;
-    if (deadline === undefined || stopped) return;
-    const cancel = schedule(Math.max(0, deadline - clock.now()), () => {
-      armed = undefined;
-      enqueue(() => apply({ kind: 'due' }));
-    });
-    armed = { deadline, cancel };
-  };
-
-  const carryOut = (effect: FallbackEffect): void => {
-    logFallbackEffect(logger, effect, {
-      version: state.briefing?.claims.version,
-      localAfter: options.localAfter,
-    });
-    if (effect.kind === 'shutdown') {
-      const run = options.runShutdown(effect.countdown);
-      shutdowns = shutdowns.then(() => run);
+  const sendReports = (): void => {
+    for (const report of reports) {
+      if (sentThisLink.has(report.id)) continue;
+      sentThisLink.add(report.id);
+      options.send(report).catch(() => sentThisLink.delete(report.id));
     }
   };
 
-  const apply = (input: FallbackInput): void => {
-    if (stopped) return;
-    const decision = decideFallback(state, input, clock.now());
-    state = decision.state;
-    syncTimer();
-    for (const effect of decision.effects) carryOut(effect);
+  const armLease = (): void => {
+    timers.lease?.();
+    timers.lease = undefined;
+    if (stopped || episode !== undefined) return;
+    timers.lease = schedule(Math.max(0, leaseUntil - clock.now()), () => {
+      timers.lease = undefined;
+      enqueue(() => {
+        if (episode === undefined && clock.now() >= leaseUntil)
+          goOnItsOwn('no valid lease from the coordinator (silent link, or its database gone)');
+      });
+    });
   };
 
-  const accept = async (token: string): Promise<void> => {
+  const armDue = (at: number | undefined): void => {
+    if (timers.due !== undefined && timers.due.at === at) return;
+    timers.due?.cancel();
+    timers.due = undefined;
+    if (at === undefined || stopped) return;
+    timers.due = {
+      at,
+      cancel: schedule(Math.max(0, at - clock.now()), () => {
+        timers.due = undefined;
+        enqueue(evaluate);
+      }),
+    };
+  };
+
+  function goOnItsOwn(why: string): void {
+    timers.lease?.();
+    timers.lease = undefined;
+    const now = clock.now();
+    episode = { lostAt: now, triggeredAt: {}, steps: [{ at: now, what: 'lost', detail: why }] };
+    lastVerdict = '';
+    const rules =
+      briefing === undefined
+        ? 'no briefing at hand'
+        : describeOfflineRules(briefing.claims.offline, briefing.claims.fallback);
+    logger.warn(`on its own: ${why}; following its offline rule (${rules})`);
+    persist();
+    evaluate();
+  }
+
+  function evaluate(): void {
+    const current = episode;
+    if (stopped || current === undefined || current.shutdown !== undefined) {
+      armDue(undefined);
+      return;
+    }
+    const now = clock.now();
+    if (briefing === undefined) {
+      if (lastVerdict !== 'no-briefing')
+        logger.warn('on its own with no briefing at hand: no rule to follow, nothing will be shut down');
+      lastVerdict = 'no-briefing';
+      return;
+    }
+    const { claims, lastKnown } = briefing;
+    const rule = {
+      feeds: claims.feeds.map((feed) => feed.ups),
+      minSupplies: claims.minSupplies,
+      stages: claims.offline,
+      fallback: claims.fallback,
+    };
+    const memory = {
+      lostAt: current.lostAt,
+      troubleSince: current.troubleSince,
+      triggeredAt: current.triggeredAt,
+    };
+    const result = evaluateOffline(rule, feedViews(claims, lastKnown, own), memory, now);
+    const { verdict } = result;
+    episode = {
+      ...current,
+      triggeredAt: { ...result.memory.triggeredAt },
+      troubleSince: result.memory.troubleSince,
+    };
+    const key = verdictKey(verdict);
+    if (key !== lastVerdict) {
+      const line = `on its own: ${describeVerdict(verdict, now)}`;
+      if (verdict.kind === 'countdown') logger.warn(line);
+      else logger.info(line);
+      if (verdict.kind === 'countdown') step('countdown', describeVerdict(verdict, now));
+      else if (lastVerdict.startsWith('countdown')) step('cancelled', `${verdict.kind}: ${verdict.why}`);
+      lastVerdict = key;
+    }
+    persist();
+    if (verdict.kind !== 'countdown') {
+      armDue(undefined);
+      return;
+    }
+    if (verdict.at > now) {
+      armDue(verdict.at);
+      return;
+    }
+    armDue(undefined);
+    const byOrder = options.latch.orderReason();
+    if (byOrder !== undefined) {
+      logger.warn(`on its own, the rule says shut down, but ${byOrder}: not repeating it`);
+      episode = { ...(episode ?? current), shutdown: { at: now, rule: verdict.by, stage: verdict.stage } };
+      persist();
+      return;
+    }
+    episode = { ...(episode ?? current), shutdown: { at: now, rule: verdict.by, stage: verdict.stage } };
+    persist();
+    const run = options.runShutdown({
+      id: offlineId(current.lostAt),
+      why: describeVerdict(verdict, now),
+      step,
+      started: () => options.latch.markOwn(`it shut down on its own at ${new Date(now).toISOString()}`),
+    });
+    shutdowns = shutdowns.then(() => run.then(() => undefined));
+  }
+
+  const acceptBriefing = async (token: string): Promise<void> => {
     let claims: BriefingClaims;
     try {
       claims = await verify(token);
@@ -145,37 +290,124 @@ export async function openFailSafe(options: FailSafeOptions): Promise<FailSafe> 
       return;
     }
     if (claims.version <= floor) {
-      logger.info(`briefing ${claims.version} ignored: not newer than ${floor}`);
+      logger.warn(`briefing ${claims.version} ignored: not newer than ${floor} (replayed or out of order)`);
       return;
     }
     floor = claims.version;
-    const briefing: CachedBriefing = {
+    const next: CachedBriefing = {
       token,
       claims,
       receivedAt: clock.now(),
-      lastKnown: nextLastKnown(state.briefing?.lastKnown ?? {}, claims),
+      lastKnown: nextLastKnown(briefing?.lastKnown ?? {}, claims),
     };
+    briefing = next;
     try {
-      await saveBriefingCache(options.file, briefing);
+      await saveBriefingCache(options.file, next);
     } catch (error) {
       logger.error(`could not store the briefing (kept in memory only): ${errorMessage(error)}`);
     }
-    logger.info(`briefing ${claims.version}: ${healthOf(briefing).summary}; ${describeRule(claims)}`);
-    apply({ kind: 'briefing', briefing });
+    const power = assessPower(claims, next.lastKnown).summary;
+    logger.info(
+      `briefing ${claims.version}: ${power}; on its own: ${describeOfflineRules(claims.offline, claims.fallback)}`,
+    );
+    evaluate();
   };
 
+  const acceptLease = async (token: string): Promise<void> => {
+    let lease: { seq: number; ttlMs: number } | undefined;
+    for (const key of keys()) {
+      try {
+        lease = await verifyLease(token, key, { now: clock.now(), clockToleranceMs: tolerance });
+        break;
+      } catch (error) {
+        if (key === keys().at(-1)) {
+          const reason = error instanceof SignatureError ? error.reason : 'malformed';
+          logger.warn(`lease refused: ${reason}`, { detail: errorMessage(error) });
+        }
+      }
+    }
+    if (lease === undefined) return;
+    if (lease.seq <= leaseFloor) {
+      logger.warn(`lease ${lease.seq} ignored: replayed (not newer than ${leaseFloor})`);
+      return;
+    }
+    leaseFloor = lease.seq;
+    leaseUntil = clock.now() + lease.ttlMs;
+    if (episode !== undefined) {
+      const ended = episode;
+      step('back', 'a valid lease again: the coordinator decides');
+      const done = episode ?? ended;
+      episode = undefined;
+      armDue(undefined);
+      const acted = done.steps.some((each) => each.what !== 'lost' && each.what !== 'back');
+      if (acted) reports = [...reports, toReport(done, done.steps)];
+      persist();
+      logger.warn(
+        `a valid lease again after ${formatDuration(Math.max(0, clock.now() - done.lostAt))} on its own: the coordinator decides` +
+          (done.shutdown === undefined ? '' : ' (this host already shut down on its own)'),
+      );
+    }
+    armLease();
+    sendReports();
+  };
+
+  armLease();
+  if (episode !== undefined) {
+    const since = `resuming on its own since ${new Date(episode.lostAt).toISOString()}`;
+    if (episode.shutdown === undefined) {
+      logger.warn(`${since}: the countdown keeps its original time`);
+      enqueue(evaluate);
+    } else
+      logger.warn(
+        `${since}: its shutdown already ran at ${new Date(episode.shutdown.at).toISOString()}; not repeating it`,
+      );
+  }
+
   return {
-    briefing: (token) => enqueue(() => accept(token)),
-    linkState: (linkState) => enqueue(() => apply({ kind: 'link', state: linkState })),
+    briefing: (token) => enqueue(() => acceptBriefing(token)),
+    lease: (token) => enqueue(() => acceptLease(token)),
+    linkState: (state) =>
+      enqueue(() => {
+        if (state === 'open') {
+          leaseFloor = -1;
+          sentThisLink = new Set();
+        }
+        if (state === 'closed' && episode === undefined) goOnItsOwn('lost the connection to the coordinator');
+      }),
+    ownReadings: (readings) =>
+      enqueue(() => {
+        const before = own;
+        own = readings;
+        if (episode === undefined) return;
+        for (const [id, reading] of Object.entries(readings)) {
+          const was = before[id];
+          if (was === undefined || describeOwnReading(was) !== describeOwnReading(reading))
+            step('saw', `${id} ${describeOwnReading(reading)} (own reading)`);
+        }
+        evaluate();
+      }),
+    offlineAck: (id) =>
+      enqueue(() => {
+        const before = reports.length;
+        reports = reports.filter((report) => report.id !== id);
+        if (reports.length !== before) {
+          logger.info(`the coordinator recorded what this host did on its own (${id})`);
+          persist();
+        }
+      }),
+    claims: () => briefing?.claims,
+    onItsOwn: () => episode !== undefined,
     idle: async () => {
       await chain;
       await shutdowns;
+      await writes;
     },
     async stop() {
       stopped = true;
-      armed?.cancel();
-      armed = undefined;
+      timers.lease?.();
+      timers.due?.cancel();
       await chain;
+      await writes;
     },
   };
 }

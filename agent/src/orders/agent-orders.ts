@@ -5,6 +5,7 @@ import type { AgentMessage } from '../../../shared/src/protocol.js';
 import type { NutFsdAbility } from '../bridge/bridge-role.js';
 import type { AgentConfig, HostConfig } from '../config.js';
 import type { ExecutedOrderStore } from '../executed-orders.js';
+import type { ShutdownLatch } from '../fallback/shutdown-latch.js';
 import { createNutClient, type NutClient, type NutClientOptions } from '../nut/client.js';
 import { formatTarget } from '../nut/connection.js';
 import { type RunCommand, runCommand } from '../shutdown-runner.js';
@@ -38,13 +39,28 @@ export interface AgentOrdersOptions extends OrderSeams {
   readonly bootTime?: number;
   /** The NUT bridge, when this agent has a `bridge:` section. */
   readonly nutFsd?: NutFsdAbility;
+  /** Shared with the host's own shutdown path: a shutdown runs once, whoever decides it. */
+  readonly latch?: ShutdownLatch;
+  /** For drills: what the host reads from upsd itself (`host.upsd:`). */
+  readonly ownReading?: () => string;
 }
 
-export function createShutdownAbility(host: HostConfig, seams: OrderSeams, logger: Logger): ShutdownAbility {
+export function createShutdownAbility(
+  host: HostConfig,
+  seams: OrderSeams & Pick<AgentOrdersOptions, 'latch' | 'ownReading'>,
+  logger: Logger,
+): ShutdownAbility {
   const check =
     seams.checkProgram ??
     ((program: string) => checkProgram(program, { searchPath: process.env.PATH, cwd: process.cwd() }));
-  return { config: host, run: seams.run ?? runCommand, checkProgram: check, logger };
+  return {
+    config: host,
+    run: seams.run ?? runCommand,
+    checkProgram: check,
+    logger,
+    ...(seams.latch === undefined ? {} : { latch: seams.latch }),
+    ...(seams.ownReading === undefined ? {} : { ownReading: seams.ownReading }),
+  };
 }
 
 /** The order pipeline of an agent, able to do what its config allows: shutdown, wake, UPS power-off. */

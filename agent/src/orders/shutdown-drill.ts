@@ -8,6 +8,8 @@ export interface DrillAbility {
   /** Whether argv[0] would start, as spawn would find it. */
   readonly checkProgram: (program: string) => Promise<ProgramCheck>;
   readonly logger: Logger;
+  /** What the host reads from upsd itself (`host.upsd:`), in words. */
+  readonly ownReading?: () => string;
 }
 
 /** One line of the drill report: what would run, and whether it could. */
@@ -48,7 +50,10 @@ export async function drillShutdown(orderId: string, ability: DrillAbility): Pro
       problems.push(`${line.label}${line.problem}`);
     }
   }
-  const output = lines.map((line) => line.text).join('\n');
+  // Whether the host reads its UPS itself, and what it sees: what it would go by on its own.
+  const own = ability.ownReading?.();
+  if (own !== undefined) logger.info(`drill: ${own}`, { orderId });
+  const output = [...(own === undefined ? [] : [own]), ...lines.map((line) => line.text)].join('\n');
   return problems.length === 0
     ? { outcome: 'drill', output }
     : { outcome: 'drill', output, error: problems.join('; ') };

@@ -1,5 +1,6 @@
 import type { Logger } from '../../../shared/src/logger.js';
 import type { HostConfig } from '../config.js';
+import type { ShutdownLatch } from '../fallback/shutdown-latch.js';
 import { describeRunResult, type RunCommand, toRunOutcome } from '../shutdown-runner.js';
 import { runBeforeHooks } from './before-hooks.js';
 import {
@@ -8,6 +9,7 @@ import {
   type OrderDecision,
   type OrderOf,
   type OrderReport,
+  refuse,
 } from './order-plan.js';
 import type { ProgramCheck } from './program-check.js';
 import { drillShutdown } from './shutdown-drill.js';
@@ -19,6 +21,10 @@ export interface ShutdownAbility {
   /** For drills: whether argv[0] of each hook and of the shutdown would start. */
   readonly checkProgram: (program: string) => Promise<ProgramCheck>;
   readonly logger: Logger;
+  /** Whether the host already went down (on its own, or by an order): a real shutdown runs once. */
+  readonly latch?: ShutdownLatch;
+  /** For drills: what the host reads from upsd itself, in words. */
+  readonly ownReading?: () => string;
 }
 
 /**
@@ -47,6 +53,7 @@ async function shutdown(
   if (hooks.length > 0) report.progress({ step: 'shutdown', state: 'started' });
   // Recorded before the command runs: an agent killed by it (or during it) never runs it again.
   await report.result({ outcome: 'started' });
+  ability.latch?.markOrder(`the coordinator's order ${orderId} already ran the shutdown`);
   const result = await ability.run(config.shutdown, { timeoutMs: config.shutdownTimeout });
   const ok = toRunOutcome(result) === 'succeeded';
   const how = describeRunResult(result, config.shutdownTimeout);
@@ -64,6 +71,8 @@ async function shutdown(
 /** A shutdown order runs this host's own before hooks and shutdown command; a drill order only checks them. */
 export function planShutdown(order: OrderOf<'shutdown'>, ability: ShutdownAbility): OrderDecision {
   const { orderId, claims } = order;
+  const down = claims.drill ? undefined : ability.latch?.ownReason();
+  if (down !== undefined) return refuse(`already shut down: ${down}`);
   const count = ability.config.before.length;
   const hooks = count === 0 ? '' : `${count} before hook${count === 1 ? '' : 's'}, then `;
   const what = claims.drill

@@ -18,8 +18,14 @@ import type { Reading } from './notify-events.js';
 
 type UnknownReason = Extract<Reading, { kind: 'unknown' }>['reason'];
 
+/** What reading one UPS takes (a watcher's `ups:` entry, or a host's `host.upsd:` entry). */
+export type UpsReadConfig = Pick<
+  UpsWatchConfig,
+  'id' | 'upsd' | 'name' | 'username' | 'password' | 'pollInterval' | 'tls'
+>;
+
 export interface UpsPollerOptions {
-  readonly ups: UpsWatchConfig;
+  readonly ups: UpsReadConfig;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Every reading, in order, with the time it was taken. */

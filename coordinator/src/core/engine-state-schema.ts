@@ -35,7 +35,7 @@ const RunHostSchema = z.object({
   status: z.enum(['ordered', 'accepted', 'started', 'failed', 'refused', 'drilled', 'down']),
   graceUntil: ms,
   downAt: ms.exactOptional(),
-  downHow: z.enum(['confirmed', 'grace-expired', 'drill']).exactOptional(),
+  downHow: z.enum(['confirmed', 'grace-expired', 'drill', 'offline']).exactOptional(),
 });
 
 const RunStageSchema = z.object({

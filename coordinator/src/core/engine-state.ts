@@ -31,7 +31,7 @@ export interface RunHost {
   /** Counts as down by then at the latest (its stage's grace). */
   readonly graceUntil: number;
   readonly downAt?: number;
-  readonly downHow?: 'confirmed' | 'grace-expired' | 'drill';
+  readonly downHow?: 'confirmed' | 'grace-expired' | 'drill' | 'offline';
 }
 
 export type StageStatus = 'pending' | 'waiting' | 'fired' | 'complete' | 'cancelled';
@@ -135,6 +135,11 @@ export type EngineInput =
       readonly host: string;
       readonly report: 'accepted' | 'duplicate' | 'rejected' | 'started' | 'succeeded' | 'failed' | 'drill';
     }
+  /**
+   * A host reported that it shut down on its own (no valid lease, its offline rule or fallback):
+   * it counts as down in this run, and no stage orders it again. `stage`: the stage that lists it.
+   */
+  | { readonly kind: 'host-down-offline'; readonly host: string; readonly stage: string }
   | { readonly kind: 'manual'; readonly stage: string }
   | { readonly kind: 'start-drill' }
   /** Time passed (a wake-up) or the policy changed: re-evaluate. */
@@ -181,7 +186,7 @@ export type Effect =
       readonly kind: 'host-down';
       readonly run: number;
       readonly host: string;
-      readonly how: 'confirmed' | 'grace-expired' | 'drill';
+      readonly how: 'confirmed' | 'grace-expired' | 'drill' | 'offline';
     }
   | { readonly kind: 'wake'; readonly run: number; readonly host: string }
   | { readonly kind: 'host-back'; readonly run: number; readonly host: string }

@@ -49,7 +49,7 @@ const order = (stage: string, host: string, deadline: number, run = 1, drill = f
   drill,
   deadline,
 });
-const down = (host: string, how: 'confirmed' | 'grace-expired' | 'drill', run = 1): Effect => ({
+const down = (host: string, how: 'confirmed' | 'grace-expired' | 'drill' | 'offline', run = 1): Effect => ({
   kind: 'host-down',
   run,
   host,
@@ -613,6 +613,41 @@ describe('dependencies wait for confirmation or grace', () => {
         firedAt: t(10),
         completedAt: t(25),
       });
+    },
+  );
+
+  scenario(
+    'a host that went down on its own counts as down: its stage completes, the next fires, and it is never ordered',
+    fleet({
+      stages: [
+        { name: 'apps', hosts: ['web1'], trigger: { onBattery: '30s' }, grace: '1m' },
+        { name: 'db', hosts: ['db1'], after: ['apps'], trigger: { onBattery: '30s' }, grace: '1m' },
+      ],
+    }),
+    [
+      { at: t(0), input: connected('web1'), expect: [] },
+      { at: t(0), input: connected('db1'), expect: [] },
+      { at: t(10), input: ups('ups-a', 'OB', t(10)), expect: at(t(10), started(1, 'power lost: ups-a')) },
+      {
+        at: t(20),
+        input: { kind: 'host-down-offline', host: 'web1', stage: 'apps' },
+        expect: at(t(20), down('web1', 'offline')),
+      },
+      {
+        at: t(40),
+        input: { kind: 'host-down-offline', host: 'web1', stage: 'apps' },
+        expect: at(
+          t(40),
+          waiting('db', ['apps']),
+          fired('apps', 'required by db'),
+          complete('apps'),
+          fired('db', 'ups-a: on battery 30s'),
+          order('db', 'db1', t(100)),
+        ),
+      },
+    ],
+    ({ state }) => {
+      expect(state.run?.hosts.web1).toMatchObject({ status: 'down', downHow: 'offline', downAt: t(20) });
     },
   );
 

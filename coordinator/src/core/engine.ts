@@ -184,6 +184,20 @@ function applyInput(
       }
       return;
     }
+    case 'host-down-offline': {
+      const entry = run?.hosts[input.host];
+      if (run === undefined || run.kind === 'drill' || entry?.status === 'down') return;
+      run.hosts[input.host] = {
+        stage: entry?.stage ?? input.stage,
+        orderedAt: entry?.orderedAt ?? now,
+        status: 'down',
+        graceUntil: entry?.graceUntil ?? now,
+        downAt: now,
+        downHow: 'offline',
+      };
+      pass.effects.push({ kind: 'host-down', run: run.number, host: input.host, how: 'offline' });
+      return;
+    }
     case 'manual':
       if (state.run?.kind === 'drill') return;
       (state.run ?? startRun(state, 'outage', `manual: ${input.stage}`, now, pass)).manual.push(input.stage);

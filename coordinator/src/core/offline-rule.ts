@@ -17,7 +17,8 @@
  *
  * A host on its own therefore never goes down earlier than the coordinator would have ordered it.
  */
-import type { OfflineStageRule, OfflineTrigger } from '../../../shared/src/protocol.js';
+import { describeOfflineRules } from '../../../shared/src/offline-rule-text.js';
+import type { BriefingClaims, OfflineStageRule, OfflineTrigger } from '../../../shared/src/protocol.js';
 import type { HostEntry, Policy, Stage, Trigger } from './policy.js';
 
 /** The trigger without `manual`; undefined when nothing else is left. */
@@ -91,4 +92,27 @@ export function compileOfflineRules(policy: Policy, host: string): OfflineStageR
     rules.push({ stage: stage.name, trigger, wait, waitBound: stage.after.length === 0 ? 0 : waitBound });
   }
   return rules;
+}
+
+/** The host's own fallback, else the policy's; `false` means none (null in the briefing). */
+export function fallbackOf(policy: Policy, host: HostEntry): BriefingClaims['fallback'] {
+  const rule = host.fallback ?? policy.document.fallback;
+  return rule === false ? null : { after: rule.after };
+}
+
+export interface HostOfflineRules {
+  readonly host: string;
+  readonly stages: readonly OfflineStageRule[];
+  readonly fallback: BriefingClaims['fallback'];
+  /** In words, as `policy plan` prints it and the host logs it. */
+  readonly text: string;
+}
+
+/** Every host's offline rules, as its briefing carries them (for `policy plan` and the API). */
+export function offlineRulesOf(policy: Policy): HostOfflineRules[] {
+  return [...policy.hosts.values()].map((host) => {
+    const stages = compileOfflineRules(policy, host.name);
+    const fallback = fallbackOf(policy, host);
+    return { host: host.name, stages, fallback, text: describeOfflineRules(stages, fallback) };
+  });
 }

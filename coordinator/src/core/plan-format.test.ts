@@ -74,6 +74,17 @@ describe('formatPlan: battery now, runtime 10 min', () => {
     expect(times).toEqual([...times].sort((a, b) => a - b));
   });
 
+  it("lists each host's offline rule: what it does on its own, with no valid lease", () => {
+    const at = lines.indexOf('On its own (no valid lease), each host follows:');
+    expect(at).toBeGreaterThan(0);
+    expect(lines.slice(at + 1, at + 5)).toEqual([
+      '- web1: stage apps: on battery 30s; fallback 5m after losing the coordinator while in trouble',
+      '- db1: stage db: on battery 2m, then up to 2m for the stages before it (at the latest 2m30s on battery); fallback 5m after losing the coordinator while in trouble',
+      '- nas: stage final: low battery, then up to 4m for the stages before it (at the latest 4m30s on battery); fallback 5m after losing the coordinator while in trouble',
+      '- vault: no stage rule; fallback 5m after losing the coordinator while in trouble',
+    ]);
+  });
+
   it('aligns the time column', () => {
     const raw = text.split('\n');
     expect(raw).toContain(' +0:30  stage apps fired (nas-ups: on battery 30s)');

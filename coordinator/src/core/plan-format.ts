@@ -118,6 +118,10 @@ export function formatPlan(result: PlanResult): string {
     hosts,
     '',
     stages,
+    ...list(
+      'On its own (no valid lease), each host follows',
+      result.offline.map((rule) => `${rule.host}: ${rule.text}`),
+    ),
     ...list('Warnings', result.warnings),
     ...list('Assumptions', result.notes),
   ].join('\n');

@@ -11,6 +11,7 @@ import {
   initialEngineState,
   type RunEffect,
 } from './engine-state.js';
+import { type HostOfflineRules, offlineRulesOf } from './offline-rule.js';
 import {
   type PlanOptions,
   type Scenario,
@@ -31,7 +32,7 @@ export interface PlanHost {
   /** Why its stage fired. */
   reason?: string;
   downAt?: number;
-  downHow?: 'confirmed' | 'grace-expired' | 'drill';
+  downHow?: 'confirmed' | 'grace-expired' | 'drill' | 'offline';
   /** Every UPS feeding it died while it was still running. */
   powerLostAt?: number;
   wokenAt?: number;
@@ -70,6 +71,8 @@ export interface PlanResult {
   readonly warnings: readonly string[];
   /** Assumptions the simulation made (default LB thresholds, a UPS without a runtime reading). */
   readonly notes: readonly string[];
+  /** What each host does on its own (no valid lease), as its briefing carries it. */
+  readonly offline: readonly HostOfflineRules[];
 }
 
 type Item = { readonly at: number; readonly seq: number; readonly input: EngineInput; readonly gen?: number };
@@ -251,5 +254,6 @@ export function simulatePlan(policy: Policy, scenario: Scenario, options: PlanOp
     hosts: planHosts,
     stages: planStages,
     ups: upsEvents,
+    offline: offlineRulesOf(policy),
   };
 }

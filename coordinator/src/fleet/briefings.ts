@@ -11,7 +11,7 @@ import type { BriefingClaims } from '../../../shared/src/protocol.js';
 import type { SigningKeyPair } from '../../../shared/src/signing.js';
 import { signBriefing } from '../../../shared/src/tokens.js';
 import type { UpsView } from '../core/engine-state.js';
-import { compileOfflineRules } from '../core/offline-rule.js';
+import { compileOfflineRules, fallbackOf } from '../core/offline-rule.js';
 import type { HostEntry, Policy } from '../core/policy.js';
 import { hostsFedBy, inTrouble } from '../core/triggers.js';
 import type { Hub } from '../ws/hub.js';
@@ -33,12 +33,6 @@ export function feedOf(ups: string, view: UpsView | undefined): Feed {
     dead: view.dead,
     observedAt: Math.max(0, Math.round(seen)),
   };
-}
-
-/** The host's own rule, else the policy's; `false` means none (null in the briefing). */
-export function fallbackOf(policy: Policy, host: HostEntry): BriefingClaims['fallback'] {
-  const rule = host.fallback ?? policy.document.fallback;
-  return rule === false ? null : { after: rule.after };
 }
 
 export function briefingContent(policy: Policy, host: HostEntry, ups: UpsViews): BriefingContent {

@@ -20,6 +20,7 @@ import { decideInput } from './decide-input.js';
 import { ingestEvent } from './event-intake.js';
 import { createGroupCommit } from './group-commit.js';
 import { BRIDGE_VERSION_SETTING, createNutBridges } from './nut-bridges.js';
+import { type OfflineReport, recordOfflineReport } from './offline-reports.js';
 import { loadStored, resume } from './resume.js';
 import { createTimeoutScheduler } from './scheduler.js';
 import { createEngineTimer } from './timer.js';
@@ -121,6 +122,11 @@ export async function createFleet(deps: FleetDeps) {
     /** A step of an order (a before hook, the shutdown command) for the run's timeline. */
     agentProgress(agentId: string, message: Extract<AgentMessage, { type: 'progress' }>): Promise<void> {
       return run(() => agentProgress(fleet, agentId, message));
+    },
+
+    /** What a host did on its own, for the run's timeline; a host that shut down counts as down. */
+    offlineReport(name: string, report: OfflineReport): Promise<void> {
+      return run(() => recordOfflineReport(fleet, name, report));
     },
 
     /** An admin fires a manual stage (starts a run if none is active). */

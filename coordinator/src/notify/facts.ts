@@ -98,7 +98,7 @@ export type RunFact = RunFactBase &
     | {
         readonly kind: 'host-down';
         readonly host: string;
-        readonly how: 'confirmed' | 'grace-expired' | 'drill';
+        readonly how: 'confirmed' | 'grace-expired' | 'drill' | 'offline';
       }
     | { readonly kind: 'host-missing'; readonly host: string }
     | { readonly kind: 'run-restoring'; readonly reason: string }

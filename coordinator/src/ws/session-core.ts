@@ -35,6 +35,8 @@ export interface SessionCoreDeps {
   readonly logger: Logger;
   /** The coordinator's key-rotation statements, oldest first (sent on hello, before anything signed). */
   readonly keyChain?: () => readonly string[];
+  /** The latest lease while valid: a host that says hello gets it at once. */
+  readonly lease?: () => string | undefined;
   /** What hosts report about themselves: their own upsd readings, what they did on their own. */
   readonly hostReports?: HostReportIntake;
 }
@@ -136,6 +138,10 @@ export async function sessionFrame(
         log('info', 'hello', { version: message.version, roles: message.roles.join(',') });
         // Rotation statements first: the agent re-pins before it sees anything signed by a newer key.
         for (const token of deps.keyChain?.() ?? []) send({ type: 'rekey', token });
+        {
+          const lease = deps.lease?.();
+          if (lease !== undefined) send({ type: 'lease', token: lease });
+        }
         await deps.fleet.agentReady(state.agentId, state.name, state.bridgeListen);
         return;
       case 'event': {
