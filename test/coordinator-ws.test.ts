@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { enroll } from '../agent/src/enroll.js';
 import { rotateAgentKey } from '../agent/src/rotate-key.js';
@@ -256,6 +256,51 @@ describe('agent WebSocket: events', () => {
     socket.ws.close();
     const ups = await api.call<{ items: { ups: string; power: string }[] }>('GET', '/api/v1/ups');
     expect(ups.items).toEqual([expect.objectContaining({ ups: 'nas-ups', power: 'online' })]);
+  });
+});
+
+describe("a host's own upsd reading", () => {
+  it('GET /hosts shows what the host reads itself: status and age, a reading error, a host.upsd warning', async () => {
+    const socket = await connect(host);
+    socket.send(
+      encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, version: 'test', roles: ['host'] }),
+    );
+    await socket.frame((frame) => frame.type === 'briefing', 'the briefing');
+    const at = Date.now();
+    socket.send(
+      encodeMessage({
+        type: 'host-reading',
+        readings: [
+          { ups: 'nas-ups', status: ['OB', 'DISCHRG'], dead: false, at },
+          { ups: 'rack-ups', status: null, reason: 'ERR ACCESS-DENIED', dead: false, at },
+        ],
+        warnings: ['host.upsd: "rack-ups" feeds nothing in this host\'s briefing'],
+      }),
+    );
+    type Hosts = { items: { name: string; sees?: unknown }[] };
+    const web1 = await vi.waitFor(async () => {
+      const { items } = await api.call<Hosts>('GET', '/api/v1/hosts');
+      const found = items.find((item) => item.name === 'web1');
+      if (found?.sees === undefined) throw new Error('no reading yet');
+      return found;
+    });
+    expect(web1.sees).toEqual({
+      readings: [
+        { ups: 'nas-ups', status: ['OB', 'DISCHRG'], dead: false, readAt: expect.any(String) },
+        {
+          ups: 'rack-ups',
+          status: null,
+          error: 'ERR ACCESS-DENIED',
+          dead: false,
+          readAt: expect.any(String),
+        },
+      ],
+      warnings: ['host.upsd: "rack-ups" feeds nothing in this host\'s briefing'],
+      receivedAt: expect.any(String),
+    });
+    const { items } = await api.call<Hosts>('GET', '/api/v1/hosts');
+    expect(items.find((item) => item.name === 'nas')?.sees).toBeUndefined();
+    socket.ws.close();
   });
 });
 

@@ -16,6 +16,7 @@ import { tokensCommand } from './access-commands.js';
 import { createAdminClient } from './admin-client.js';
 import { ago, type CliContext, str } from './cli-context.js';
 import { auditCommand, eventsCommand, runsCommand } from './history-commands.js';
+import { hostsText } from './hosts-text.js';
 import { notifyCommand } from './notify-commands.js';
 import { NUT_CREDENTIALS_USAGE, nutCredentialsCommand } from './nut-commands.js';
 import { readDocument } from './read-document.js';
@@ -157,12 +158,7 @@ export async function adminCommand(
       if (sub !== undefined)
         throw new UsageError(`usage: upsfleet hosts [revoke NAME]\n${NUT_CREDENTIALS_USAGE}`);
       const { items } = await client.get('/api/v1/hosts', ListOf(HostSchema));
-      out(items, () =>
-        formatTable(
-          ['NAME', 'STATUS', 'CONNECTED', 'LAST SEEN', 'ID'],
-          items.map((h) => [h.name, h.status, h.connected ? 'yes' : 'no', ago(h.lastSeenAt, now), h.id]),
-        ),
-      );
+      out(items, () => hostsText(items, now));
       return 0;
     }
     case 'status': {

@@ -1,7 +1,7 @@
 /** The admin commands' names and help: what `upsfleet --help` shows without loading them. */
 export const ADMIN_USAGE = `Admin commands (against a running coordinator):
   upsfleet status                               the fleet at a glance: every UPS, hosts, the active run, channels
-  upsfleet hosts                                enrolled agents and whether they are connected
+  upsfleet hosts                                enrolled agents, whether connected, what each reads from its own upsd
   upsfleet hosts revoke NAME                    revoke an agent: disconnected, its key refused from now on
   upsfleet hosts nut-credentials NAME [--read-only] [--address HOST:PORT] [--remove]
                                                 NUT account of a host served by a bridge (or a reader):

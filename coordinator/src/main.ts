@@ -135,6 +135,7 @@ export async function startCoordinator(
       replayGuard,
       live,
       channelHealth,
+      hostReports,
       adminOperations: notificationOperations({
         db,
         clock,

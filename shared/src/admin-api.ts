@@ -22,6 +22,29 @@ export function PositiveDuration(examples: string) {
 
 export const HostName = NameSchema.describe('A host (agent) name');
 
+export const HostUpsdReadingSchema = z.object({
+  ups: z.string().describe('The UPS id the host reads'),
+  status: Nullable(z.array(z.string())).describe(
+    'ups.status words as the host read them; null when it could not read',
+  ),
+  error: z
+    .string()
+    .optional()
+    .describe(
+      'Why the host could not read it (wrong credentials, upsd unreachable, …); never taken as battery',
+    ),
+  dead: z.boolean().describe('The host has lost this reading while it was last on battery'),
+  readAt: Timestamp.describe("When the host read it, on the coordinator's clock"),
+});
+
+export const HostSeesSchema = z.object({
+  readings: z.array(HostUpsdReadingSchema),
+  warnings: z
+    .array(z.string())
+    .describe('Problems with its `host.upsd` list, such as an id that feeds nothing in its briefing'),
+  receivedAt: Timestamp.describe('When the coordinator received the report'),
+});
+
 export const HostSchema = z.object({
   id: z.uuid(),
   name: z.string(),
@@ -31,6 +54,9 @@ export const HostSchema = z.object({
   lastSeenAt: Nullable(Timestamp),
   lastEventSeq: Nullable(z.number().int()),
   connected: z.boolean(),
+  sees: HostSeesSchema.optional().describe(
+    'What the host reads from its own upsd (`host.upsd` in its config), as it last reported it; absent when it reports nothing',
+  ),
 });
 
 export const UpsStateSchema = z.object({

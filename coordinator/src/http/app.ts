@@ -9,6 +9,7 @@ import type { Db } from '../db/client.js';
 import type { AgentKeys } from '../fleet/agent-keys.js';
 import type { KeyRing } from '../fleet/coordinator-key.js';
 import type { Fleet } from '../fleet/fleet.js';
+import type { HostReports } from '../fleet/host-reports.js';
 import { createLiveFeed, type LiveFeed } from '../live/live-feed.js';
 import type { Hub } from '../ws/hub.js';
 import { AGENT_WS_PATH } from '../ws/session-core.js';
@@ -33,6 +34,8 @@ export interface AppDeps {
   readonly fleet: Fleet;
   readonly hub: Hub;
   readonly replayGuard: ReplayGuard;
+  /** What hosts read from their own upsd, for `/api/v1/hosts`. */
+  readonly hostReports?: Pick<HostReports, 'sees'>;
   readonly throttle?: AuthThrottle;
   /** The live stream's feed (told of changes by the fleet); one reading the database is made when absent. */
   readonly live?: LiveFeed;

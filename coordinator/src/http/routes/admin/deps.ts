@@ -4,6 +4,7 @@ import type { Db } from '../../../db/client.js';
 import type { AgentKeys } from '../../../fleet/agent-keys.js';
 import type { KeyRing } from '../../../fleet/coordinator-key.js';
 import type { Fleet } from '../../../fleet/fleet.js';
+import type { HostReports } from '../../../fleet/host-reports.js';
 import type { Hub } from '../../../ws/hub.js';
 
 /** What the admin operations work with. */
@@ -15,4 +16,6 @@ export interface AdminDeps {
   readonly agentKeys: AgentKeys;
   readonly fleet: Fleet;
   readonly hub: Hub;
+  /** What hosts read from their own upsd; `/hosts` shows it when present. */
+  readonly hostReports?: Pick<HostReports, 'sees'>;
 }

@@ -18,6 +18,7 @@ import { listActiveRuns } from '../../../db/queries/runs.js';
 import { listUpsStates } from '../../../db/queries/ups-events.js';
 import { rotateCoordinatorKey } from '../../../fleet/coordinator-key.js';
 import { createEnrollment } from '../../../fleet/enrollment.js';
+import type { HostSees } from '../../../fleet/host-reports.js';
 import { adminOperation } from './admin-operation.js';
 import type { AdminDeps } from './deps.js';
 
@@ -88,7 +89,7 @@ export function fleetOperations(deps: AdminDeps & { channelHealth: () => Promise
         operationId: 'hosts.list',
         tag: 'fleet',
         access: 'read',
-        summary: 'Enrolled agents and whether they are connected',
+        summary: 'Enrolled agents, whether they are connected, and what each reads from its own upsd',
         responses: { 200: { description: 'Every agent, revoked ones included', schema: ListOf(HostSchema) } },
       },
       async (c) => {
@@ -97,6 +98,7 @@ export function fleetOperations(deps: AdminDeps & { channelHealth: () => Promise
           items: agents.map(({ publicKey: _key, ...agent }) => ({
             ...agent,
             connected: deps.hub.isConnected(agent.id),
+            ...seesOf(deps.hostReports?.sees(agent.name)),
           })),
         });
       },
@@ -185,4 +187,23 @@ export function fleetOperations(deps: AdminDeps & { channelHealth: () => Promise
       },
     ),
   ];
+}
+
+/** A host's own readings for the API: read times on the coordinator's clock, errors never as battery. */
+function seesOf(sees: HostSees | undefined) {
+  if (sees === undefined) return {};
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    sees: {
+      readings: sees.readings.map((reading) => ({
+        ups: reading.ups,
+        status: reading.status,
+        ...(reading.status === null ? { error: reading.reason ?? 'could not read' } : {}),
+        dead: reading.dead,
+        readAt: iso(Math.min(sees.receivedAt, reading.at - sees.skewMs)),
+      })),
+      warnings: [...sees.warnings],
+      receivedAt: iso(sees.receivedAt),
+    },
+  };
 }
