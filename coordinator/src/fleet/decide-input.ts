@@ -8,7 +8,7 @@
 import { decideInPlace, type EngineInput, type EngineState, toDraft } from '../core/engine.js';
 import type { Effect as EngineEffect } from '../core/engine-state.js';
 import type { NotificationFact } from '../notify/facts.js';
-import { factsFromEffects } from '../notify/from-engine.js';
+import { deadUpses, factsFromEffects, factsFromSilence } from '../notify/from-engine.js';
 import type { Batch, FleetContext } from './context.js';
 import { applyEffect, applyOrderEffects, type Outgoing } from './effects.js';
 
@@ -34,6 +34,7 @@ export async function decideInput(
   // The batch's copy of the state, made by its first decision; the committed state is never changed.
   batch.draft ??= toDraft(fleet.state);
   const draft = batch.draft;
+  const deadBefore = deadUpses(draft as EngineState);
   // Changed in place from here: a failure before the end leaves the batch unable to commit.
   batch.broken = true;
   const decision = {
@@ -48,6 +49,7 @@ export async function decideInput(
       ? []
       : [
           ...(notify?.(decision.state, now) ?? []),
+          ...factsFromSilence(deadBefore, decision.state, now),
           ...factsFromEffects(decision.effects, {
             at: now,
             drill: decision.state.run === undefined ? wasDrill : decision.state.run.kind === 'drill',

@@ -5,7 +5,10 @@
  */
 import type { NotifyEvent } from '../../../shared/src/protocol.js';
 
-/** The NUT notify events (as the watcher reports them), lower-case, plus our dead-UPS verdict. */
+/**
+ * The NUT notify events (as the watcher reports them), lower-case, plus our dead-UPS verdict and
+ * `silent`: the coordinator lost contact with the watcher while its UPS was last on battery.
+ */
 export const UPS_KINDS = [
   'online',
   'onbatt',
@@ -30,7 +33,8 @@ export const UPS_KINDS = [
   'alarm',
   'notalarm',
   'dead',
-] as const satisfies readonly (Lowercase<NotifyEvent> | 'dead')[];
+  'silent',
+] as const satisfies readonly (Lowercase<NotifyEvent> | 'dead' | 'silent')[];
 export type UpsKind = (typeof UPS_KINDS)[number];
 
 /** The routing kind of a NUT notify event. */

@@ -1,8 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { decide } from '../core/engine.js';
 import type { Effect } from '../core/engine-state.js';
+import { initialEngineState } from '../core/engine-state.js';
 import { parsePolicy } from '../core/policy.js';
-import { connected, createTimeline, S, t, ups } from '../core/test-timeline.js';
-import { factsFromEffects, factsFromUpsEvent, nextStageFor } from './from-engine.js';
+import { connected, createTimeline, S, t, tick, ups } from '../core/test-timeline.js';
+import {
+  deadUpses,
+  factsFromEffects,
+  factsFromSilence,
+  factsFromUpsEvent,
+  nextStageFor,
+} from './from-engine.js';
 import { toMessage } from './messages.js';
 
 const policy = parsePolicy({
@@ -126,5 +134,44 @@ describe('from the engine', () => {
     expect(factsFromEffects(effects, { at: t(1), drill: false })).toEqual([
       { kind: 'host-down', at: t(1), run: 1, drill: false, host: 'web-1', how: 'confirmed' },
     ]);
+  });
+});
+
+describe('factsFromSilence: the watcher silent while its UPS was on battery', () => {
+  const silentPolicy = parsePolicy({
+    ups: [{ name: 'nas-ups', watcher: 'nas', deadAfter: '60s' }],
+    hosts: [{ name: 'web-1', ups: ['nas-ups'] }],
+    stages: [{ name: 'apps', hosts: ['web-1'], trigger: { onBattery: '10m' } }],
+  });
+
+  /** Decides `input` at `now` and returns the state and the silence facts of that decision. */
+  function step(state: typeof initialEngineState, input: Parameters<typeof decide>[2], now: number) {
+    const before = deadUpses(state);
+    const after = decide(silentPolicy, state, input, now).state;
+    return { state: after, facts: factsFromSilence(before, after, now) };
+  }
+
+  it('raises one notification when the dead-UPS deadline passes, and none on later ticks', () => {
+    let { state, facts } = step(initialEngineState, ups('nas-ups', 'OB DISCHRG', t(0)), t(0));
+    expect(facts).toEqual([]);
+    ({ state, facts } = step(state, tick, t(30)));
+    expect(facts).toEqual([]);
+    ({ state, facts } = step(state, tick, t(61)));
+    expect(facts).toEqual([{ kind: 'silent', ups: 'nas-ups', at: t(61), status: null }]);
+    expect(toMessage(facts[0] as NonNullable<(typeof facts)[0]>)).toMatchObject({
+      severity: 'critical',
+      text: 'Lost contact with nas-ups while on battery — hosts follow their offline rules',
+    });
+    for (const later of [t(120), t(600)]) {
+      ({ state, facts } = step(state, tick, later));
+      expect(facts).toEqual([]);
+    }
+  });
+
+  it('stays quiet for a UPS silent on mains, and for a dead verdict the watcher itself reports', () => {
+    const online = step(initialEngineState, ups('nas-ups', 'OL', t(0)), t(0));
+    expect(step(online.state, tick, t(600)).facts).toEqual([]);
+    const onBattery = step(initialEngineState, ups('nas-ups', 'OB', t(0)), t(0));
+    expect(step(onBattery.state, ups('nas-ups', '', t(10), { dead: true }), t(10)).facts).toEqual([]);
   });
 });

@@ -51,6 +51,24 @@ export function factsFromUpsEvent(
   }));
 }
 
+/** The UPSes counted dead now: give it the state before a decision, for `factsFromSilence`. */
+export function deadUpses(state: EngineState): ReadonlySet<string> {
+  return new Set(Object.entries(state.ups).flatMap(([name, view]) => (view.dead ? [name] : [])));
+}
+
+/**
+ * `silent` for each UPS the engine counted dead in this decision without a fresh reading: its
+ * watcher went quiet while the UPS was last on battery (the dead-UPS deadline). Raised once: the
+ * verdict holds until the watcher reports again.
+ */
+export function factsFromSilence(deadBefore: ReadonlySet<string>, after: EngineState, at: number): UpsFact[] {
+  return Object.entries(after.ups).flatMap(([ups, view]) =>
+    view.dead && !deadBefore.has(ups) && view.lastSeen !== at
+      ? [{ kind: 'silent' as const, ups, at, status: null }]
+      : [],
+  );
+}
+
 /**
  * The first stage an on-battery delay will fire because of this UPS: among stages not fired yet,
  * with an `onBattery` trigger and a host this UPS endangers (MINSUPPLIES counted). Call it with the

@@ -83,6 +83,11 @@ const UPS_WORDING: Readonly<Record<UpsKind, UpsWording>> = {
     title: (u) => `UPS ${u} silent while on battery: counted as dead`,
     readings: ['runtime', 'charge', 'next'],
   },
+  silent: {
+    severity: 'critical',
+    title: (u) => `Lost contact with ${u} while on battery — hosts follow their offline rules`,
+    readings: [],
+  },
   commbad: { severity: 'warning', title: (u) => `Lost contact with UPS ${u}`, readings: ['unknown'] },
   commok: {
     severity: 'info',
@@ -123,6 +128,7 @@ export function collapseKeyOf(kind: UpsKind, ups: string): string | undefined {
     case 'lowbatt':
     case 'fsd':
     case 'dead':
+    case 'silent':
       return undefined;
     default:
       return `${kind.replace(/^not/, '')}:${ups}`;
