@@ -333,6 +333,7 @@ export async function openFailSafe(options: FailSafeOptions): Promise<FailSafe> 
     }
     leaseFloor = lease.seq;
     leaseUntil = clock.now() + lease.ttlMs;
+    logger.debug(`lease ${lease.seq}: the coordinator decides for ${lease.ttlMs} ms`);
     if (episode !== undefined) {
       const ended = episode;
       step('back', 'a valid lease again: the coordinator decides');

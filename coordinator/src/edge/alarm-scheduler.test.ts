@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createAlarmScheduler } from './alarm-scheduler.js';
 import type { DurableObjectStorage } from './workerd-types.js';
 
-function setup(connected = true) {
+function setup(connected = true, leaseConnected = connected) {
   let now = 1_000_000;
   let alarm: number | null = null;
   const storage = {
@@ -14,6 +14,7 @@ function setup(connected = true) {
     },
   } as unknown as DurableObjectStorage;
   const keepalives: number[] = [];
+  const leases: number[] = [];
   const alarms = createAlarmScheduler({
     storage,
     clock: { now: () => now },
@@ -22,10 +23,19 @@ function setup(connected = true) {
       keepalives.push(now);
       return connected;
     },
+    lease: {
+      intervalMs: 5_000,
+      renew: () => {
+        if (!leaseConnected) return undefined;
+        leases.push(now);
+        return Promise.resolve();
+      },
+    },
   });
   return {
     alarms,
     keepalives,
+    leases,
     alarm: () => alarm,
     advance: (to: number) => {
       now = to;
@@ -33,26 +43,55 @@ function setup(connected = true) {
   };
 }
 
-describe("one Durable Object alarm for the engine's deadline and the agents' keepalive", () => {
-  it('is set to the earlier of the two and runs what is due when it fires', () => {
-    const t = setup();
+describe("one Durable Object alarm for the engine's deadline, the agents' keepalive and the lease", () => {
+  it('is set to the earliest deadline and runs what is due when it fires', async () => {
+    const t = setup(true, false);
     const ticks: number[] = [];
     t.alarms.keepalive(true);
+    // The first lease is due one interval after the first agent connected.
+    expect(t.alarm()).toBe(1_005_000);
+    t.advance(1_005_000);
+    await t.alarms.fire(false); // no agent for the lease: leases stop
     expect(t.alarm()).toBe(1_030_000);
     t.alarms.scheduler.at(1_015_000, () => ticks.push(1));
     expect(t.alarm()).toBe(1_015_000);
     t.advance(1_015_000);
-    t.alarms.fire(false);
+    await t.alarms.fire(false);
     expect(ticks).toEqual([1]);
     expect(t.keepalives).toEqual([]);
     expect(t.alarm()).toBe(1_030_000);
     t.advance(1_030_001);
-    t.alarms.fire(false);
+    await t.alarms.fire(false);
     expect(t.keepalives).toEqual([1_030_001]);
     expect(t.alarm()).toBe(1_060_001);
   });
 
-  it('drops a cancelled deadline, and stops keepalives when no agent is left', () => {
+  it('renews the lease one interval after the last round while agents are connected', async () => {
+    const t = setup();
+    const ticks: number[] = [];
+    t.alarms.keepalive(true);
+    t.alarms.scheduler.at(1_007_000, () => ticks.push(1));
+    expect(t.alarm()).toBe(1_005_000);
+    t.advance(1_005_200); // the alarm fires a little late: the next lease counts from this round
+    await t.alarms.fire(false);
+    expect(t.leases).toEqual([1_005_200]);
+    expect(ticks).toEqual([]);
+    expect(t.alarm()).toBe(1_007_000);
+    t.advance(1_007_000);
+    await t.alarms.fire(false);
+    expect(ticks).toEqual([1]);
+    expect(t.leases).toEqual([1_005_200]);
+    expect(t.alarm()).toBe(1_010_200);
+    t.advance(1_010_200);
+    await t.alarms.fire(false);
+    expect(t.leases).toEqual([1_005_200, 1_010_200]);
+    expect(t.alarm()).toBe(1_015_200);
+    // The last agent left: keepalives and leases stop, the alarm is free for the engine alone.
+    t.alarms.keepalive(false);
+    expect(t.alarm()).toBeNull();
+  });
+
+  it('drops a cancelled deadline, and stops keepalives and leases when no agent is left', async () => {
     const t = setup(false);
     t.alarms.scheduler.at(1_010_000, () => {
       throw new Error('cancelled: must not run');
@@ -61,16 +100,17 @@ describe("one Durable Object alarm for the engine's deadline and the agents' kee
     expect(t.alarm()).toBeNull();
     t.alarms.keepalive(true);
     t.advance(1_030_000);
-    t.alarms.fire(false);
+    await t.alarms.fire(false);
     expect(t.keepalives).toHaveLength(1);
+    expect(t.leases).toEqual([]);
     expect(t.alarm()).toBeNull();
   });
 
-  it('sends a keepalive at once after an eviction lost its schedule, and re-arms an early alarm', () => {
+  it('sends a keepalive at once after an eviction lost its schedule, and re-arms an early alarm', async () => {
     const t = setup();
     const ticks: number[] = [];
     t.alarms.scheduler.at(1_020_000, () => ticks.push(1));
-    t.alarms.fire(true);
+    await t.alarms.fire(true);
     expect(t.keepalives).toEqual([1_000_000]);
     expect(ticks).toEqual([]);
     expect(t.alarm()).toBe(1_020_000);

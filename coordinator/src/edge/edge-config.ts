@@ -80,6 +80,7 @@ export function loadEdgeConfig(bindings: EdgeBindings, fleet: string): EdgeConfi
           [
             'UPSFLEET_ORDER_TTL',
             'UPSFLEET_HEARTBEAT',
+            'UPSFLEET_LEASE_INTERVAL',
             'UPSFLEET_LOG_LEVEL',
             'UPSFLEET_METRICS_PUBLIC',
             'UPSFLEET_RESUME_SETTLE',

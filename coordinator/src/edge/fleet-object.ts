@@ -3,7 +3,8 @@
  * coordinator (the Hono app, the fleet shell and engine, the drizzle queries over PostgreSQL).
  * Agents' WebSockets are held through the hibernation API, so the object may be evicted while they
  * stay connected; its alarm is the durable timer (stage delays, grace, the dead-UPS rule) and the
- * keepalive that agents need (they drop a connection silent for 45 s).
+ * keepalive that agents need (they drop a connection silent for 45 s), and it renews the fleet's
+ * lease every lease interval while agents are connected (as the Node coordinator's timer does).
  */
 import { systemClock } from '../../../shared/src/clock.js';
 import { errorMessage } from '../../../shared/src/errors.js';
@@ -16,6 +17,7 @@ import type { Database } from '../db/client.js';
 import { createAgentKeys } from '../fleet/agent-keys.js';
 import { createKeyRing } from '../fleet/coordinator-key.js';
 import { createFleet, type Fleet } from '../fleet/fleet.js';
+import { createLease } from '../fleet/lease.js';
 import { bearerToken } from '../http/admin-auth.js';
 import { createApp } from '../http/app.js';
 import { type Problem, problemOf, problemParts } from '../http/problem.js';
@@ -133,7 +135,7 @@ export class FleetObject {
     const running = await this.start(undefined);
     running.logger.debug('alarm', { woken: woken || undefined });
     // A start (after an eviction or a restart) has re-evaluated the engine already (resume).
-    running.alarms.fire(woken);
+    await running.alarms.fire(woken);
     await running.fleet.idle();
   }
 
@@ -246,11 +248,25 @@ export class FleetObject {
     const hub = createHub();
     const agentKeys = createAgentKeys(db);
     const sockets = this.ctx.getWebSockets();
+    // The lease, as on Node (a database round trip, then signed and sent to every agent); the
+    // alarm renews it while agents are connected, so the object wakes every lease interval.
+    const lease = createLease({
+      db,
+      hub,
+      signingKey,
+      clock,
+      logger,
+      intervalMs: config.coordinator.leaseIntervalMs,
+    });
     const alarms = createAlarmScheduler({
       storage: this.ctx.storage,
       clock,
       intervalMs: config.coordinator.heartbeatMs,
       sendKeepalive: () => this.sendKeepalives(clock.now()),
+      lease: {
+        intervalMs: lease.intervalMs,
+        renew: () => (this.ctx.getWebSockets().length > 0 ? lease.renew() : undefined),
+      },
     });
     // The dashboard's live stream, told of each committed decision (as on Node).
     const live = createLiveFeed({ db, isConnected: (id) => hub.isConnected(id), logger });
@@ -305,6 +321,7 @@ export class FleetObject {
       clock,
       logger,
       keyChain: () => signingKey.chain,
+      lease: () => lease.current(),
     };
     logger.info('coordinator started', {
       fleet: fleetName,
@@ -319,6 +336,8 @@ export class FleetObject {
       if (state.greeted) await fleet.agentReady(state.agentId, state.name, state.bridgeListen);
     }
     await fleet.resume();
+    // A lease at once: to the agents still connected, and for the hellos of those coming.
+    await lease.renew();
     alarms.keepalive(sockets.length > 0);
     return {
       config,

@@ -25,6 +25,21 @@ export interface LeaseDeps {
   readonly intervalMs?: number;
 }
 
+/**
+ * The lease without a timer, the same on both runtimes: `renew()` makes one round (database round
+ * trip, then sign and broadcast); Node drives it with setTimeout (startLeaseSender), the edge with
+ * the Durable Object's alarm (edge/alarm-scheduler.ts).
+ */
+export interface Lease {
+  readonly intervalMs: number;
+  /** One round: the database answers within the interval → a new lease to every connected agent. */
+  renew(): Promise<void>;
+  /** The latest lease while it is still valid (for an agent that just said hello). */
+  current(): string | undefined;
+  /** No broadcast after this (a round under way finishes). */
+  stop(): void;
+}
+
 export interface LeaseSender {
   /** The latest lease while it is still valid (for an agent that just said hello). */
   current(): string | undefined;
@@ -46,7 +61,7 @@ async function databaseAnswers(db: Db, timeoutMs: number): Promise<void> {
   }
 }
 
-export function startLeaseSender(deps: LeaseDeps): LeaseSender {
+export function createLease(deps: LeaseDeps): Lease {
   const { clock, logger } = deps;
   const intervalMs = deps.intervalMs ?? DEFAULT_LEASE_INTERVAL_MS;
   const ttlMs = Math.min(MAX_LEASE_MS, 3 * intervalMs);
@@ -54,8 +69,6 @@ export function startLeaseSender(deps: LeaseDeps): LeaseSender {
   let latest: { token: string; until: number } | undefined;
   let failing = false;
   let stopped = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let round: Promise<void> = Promise.resolve();
 
   const once = async (): Promise<void> => {
     try {
@@ -80,21 +93,40 @@ export function startLeaseSender(deps: LeaseDeps): LeaseSender {
     if (!stopped) deps.hub.broadcast({ type: 'lease', token });
   };
 
+  return {
+    intervalMs,
+    renew: () =>
+      once().catch((error: unknown) =>
+        logger.error('signing the lease failed', { error: errorMessage(error) }),
+      ),
+    current: () =>
+      latest !== undefined && clock.now() < latest.until - intervalMs ? latest.token : undefined,
+    stop() {
+      stopped = true;
+    },
+  };
+}
+
+/** The Node coordinator's lease: a round at start, then one every interval after the last ended. */
+export function startLeaseSender(deps: LeaseDeps): LeaseSender {
+  const lease = createLease(deps);
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let round: Promise<void> = Promise.resolve();
+
   const loop = (): void => {
     if (stopped) return;
-    round = once()
-      .catch((error: unknown) => logger.error('signing the lease failed', { error: errorMessage(error) }))
-      .finally(() => {
-        if (!stopped) timer = setTimeout(loop, intervalMs);
-      });
+    round = lease.renew().finally(() => {
+      if (!stopped) timer = setTimeout(loop, lease.intervalMs);
+    });
   };
   loop();
 
   return {
-    current: () =>
-      latest !== undefined && clock.now() < latest.until - intervalMs ? latest.token : undefined,
+    current: () => lease.current(),
     async stop() {
       stopped = true;
+      lease.stop();
       clearTimeout(timer);
       await round;
     },
