@@ -208,7 +208,7 @@ describeEdge('the edge coordinator in local workerd', () => {
     expect(await upgrade(`${edge.url}/fleets/site-b`)).toBe(401);
   });
 
-  it('runs the stages in order on alarms, through an eviction and a workerd restart, each order once', async () => {
+  it('runs the stages in order on alarms, the hosts on leases, through a workerd restart, each order once', async () => {
     const web1 = agents.get('web1');
     const db1 = agents.get('db1');
     if (web1 === undefined || db1 === undefined) throw new Error('agents missing');
