@@ -300,6 +300,12 @@ describe("a host's own upsd reading", () => {
     });
     const { items } = await api.call<Hosts>('GET', '/api/v1/hosts');
     expect(items.find((item) => item.name === 'nas')?.sees).toBeUndefined();
+    // The dashboard's hosts table says the same, in words.
+    const hostsSection = await (await api.send('GET', '/dashboard/sections?only=hosts')).text();
+    const web1Row = /<tr data-host="web1">[\s\S]*?<\/tr>/.exec(hostsSection)?.[0] ?? '';
+    expect(web1Row).toMatch(/nas-ups OB DISCHRG, \d+ s ago/);
+    expect(web1Row).toMatch(/rack-ups unknown \(ERR ACCESS-DENIED\), \d+ s ago/);
+    expect(web1Row).toContain('warning: host.upsd: ');
     socket.ws.close();
   });
 });

@@ -20,7 +20,9 @@ import {
 } from '../db/queries/runs.js';
 import { listUpsEvents, listUpsStates } from '../db/queries/ups-events.js';
 import { type HistoryPoint, readHistory, readingOf } from '../db/queries/ups-readings.js';
+import type { HostSees } from '../fleet/host-reports.js';
 import type { ChannelHealth } from '../http/routes/admin/fleet-ops.js';
+import { ago } from './status-words.js';
 
 export type UpsStateRow = Awaited<ReturnType<typeof listUpsStates>>[number];
 export type UpsEventRow = Awaited<ReturnType<typeof listUpsEvents>>[number];
@@ -104,6 +106,21 @@ export interface ViewDeps {
   readonly policy: () => Policy | undefined;
   readonly isConnected: (agentId: string) => boolean;
   readonly channelHealth: () => Promise<ChannelHealth[]>;
+  /** What a host reads from its own upsd (`host.upsd:`), as the hosts API shows it. */
+  readonly sees?: (host: string) => HostSees | undefined;
+}
+
+/** "nas-ups OB DISCHRG, 3 s ago"; a reading error stays an error, never a status. */
+export function ownReadingText(sees: HostSees | undefined, now: number): string | undefined {
+  if (sees === undefined) return undefined;
+  const parts = sees.readings.map((reading) => {
+    // The host's clock may run ahead: never age a reading from before it was received.
+    const at = Math.min(sees.receivedAt, reading.at - sees.skewMs);
+    const what =
+      reading.status === null ? `unknown (${reading.reason ?? 'no reading'})` : reading.status.join(' ');
+    return `${reading.ups} ${reading.dead ? 'dead' : what}, ${ago(at, now)}`;
+  });
+  return [...parts, ...sees.warnings.map((warning) => `warning: ${warning}`)].join('; ') || undefined;
 }
 
 export function seriesOf(points: readonly HistoryPoint[]): Series {
@@ -287,7 +304,6 @@ export async function loadDashboard(
   const hostNames = [...new Set([...(policy?.hosts.keys() ?? []), ...active.map((a) => a.name)])];
   const hosts = hostNames.map((name): HostView => {
     const agent = active.find((a) => a.name === name);
-    const extra = agent as (typeof agent & { ownReading?: unknown }) | undefined;
     return {
       name,
       enrolled: agent !== undefined,
@@ -296,7 +312,7 @@ export async function loadDashboard(
       stage: policy?.stages.find((s) => s.hosts.includes(name))?.name,
       ups: policy?.hosts.get(name)?.ups ?? [],
       offlineRule: offlineRule(policy, name),
-      ownReading: typeof extra?.ownReading === 'string' ? extra.ownReading : undefined,
+      ownReading: ownReadingText(deps.sees?.(name), now),
       lastDrill: drills.get(name),
     };
   });

@@ -162,6 +162,7 @@ export function createApp(deps: AppDeps) {
         policy: () => deps.fleet.policy,
         isConnected: (id) => deps.hub.isConnected(id),
         channelHealth: deps.channelHealth ?? (async () => []),
+        ...(deps.hostReports === undefined ? {} : { sees: (name: string) => deps.hostReports?.sees(name) }),
       },
       catalog,
     ),
