@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { parseAgentConfig } from '../agent/src/config.js';
 import { adminCommand } from '../cli/src/admin-commands.js';
 import { importNutCommand } from '../cli/src/import-nut/command.js';
 import { coordinatorUrl, spawnUpsfleet, type WatchedProcess } from './helpers/processes.js';
@@ -99,5 +100,11 @@ describe('upsfleet import-nut, then the coordinator', () => {
         upsd: [{ upsd: '192.168.1.7', name: 'ups', username: 'monuser', password: 'secret' }],
       },
     });
+    // And the agent itself reads it: host role with its own reading of the NAS's upsd.
+    const config = parseAgentConfig(await readFile(join(out, 'agent.yaml'), 'utf8'), 'agent.yaml');
+    expect(config.host?.shutdown).toEqual(['/sbin/shutdown', '-h', '+0']);
+    expect(config.host?.upsd).toEqual([
+      expect.objectContaining({ name: 'ups', username: 'monuser', password: 'secret' }),
+    ]);
   });
 });
