@@ -77,7 +77,10 @@ export interface FleetHarness {
   /** Writes the agent's YAML config (coordinator URL and state dir first, then `lines`). */
   writeAgentConfig(agent: EnrolledAgent, lines: readonly string[], coordinator?: string): Promise<void>;
   /** Starts the agent from its config; resolves once the coordinator welcomed it (unless `connected: false`). */
-  startAgent(name: string, options?: { connected?: boolean }): Promise<WatchedProcess>;
+  startAgent(
+    name: string,
+    options?: { connected?: boolean; logLevel?: 'debug' | 'info' },
+  ): Promise<WatchedProcess>;
   /** Every run, newest first. */
   runs(): Promise<RunSummary[]>;
   run(id: string): Promise<RunView>;
@@ -214,7 +217,8 @@ export async function startFleet(options: {
       );
     },
     async startAgent(name, options = {}) {
-      const proc = spawnBundledAgent(name, bundle, ['agent', '--config', configPath(name)]);
+      const logLevel = options.logLevel === undefined ? [] : ['--log-level', options.logLevel];
+      const proc = spawnBundledAgent(name, bundle, ['agent', '--config', configPath(name), ...logLevel]);
       processes.push(proc);
       if (options.connected !== false)
         await proc.waitForLine(new RegExp(`connected to \\S+ as ${name}\\b`), `${name} connected`);
