@@ -239,6 +239,27 @@ export function describeCoordinatorContract(
       socket.ws.close(CloseCode.Normal);
     });
 
+    it("acknowledges a host's report of what it did on its own", async () => {
+      const socket = await connect(url, await agentToken());
+      if (socket.ws === undefined) throw new Error('not connected');
+      await frame(socket.ws, 'welcome');
+      socket.ws.send(
+        JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, version: 'x', roles: ['host'] }),
+      );
+      const now = Date.now();
+      socket.ws.send(
+        JSON.stringify({
+          type: 'offline-report',
+          id: `offline:${now}`,
+          lostAt: now,
+          steps: [{ at: now, what: 'lost', detail: 'no valid lease from the coordinator' }],
+        }),
+      );
+      // Acknowledged, so the host may forget it (until then it keeps sending it).
+      expect(await frame(socket.ws, 'offline-ack')).toEqual({ type: 'offline-ack', id: `offline:${now}` });
+      socket.ws.close(CloseCode.Normal);
+    });
+
     it('replaces an older connection (4409) and closes a revoked agent (4403), then refuses it', async () => {
       const older = await connect(url, await agentToken());
       if (older.ws === undefined) throw new Error('not connected');

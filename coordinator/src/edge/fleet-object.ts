@@ -17,6 +17,7 @@ import type { Database } from '../db/client.js';
 import { createAgentKeys } from '../fleet/agent-keys.js';
 import { createKeyRing } from '../fleet/coordinator-key.js';
 import { createFleet, type Fleet } from '../fleet/fleet.js';
+import { createHostReports } from '../fleet/host-reports.js';
 import { createLease } from '../fleet/lease.js';
 import { bearerToken } from '../http/admin-auth.js';
 import { createApp } from '../http/app.js';
@@ -295,6 +296,14 @@ export class FleetObject {
       readChannelHealth: () => readMetricsChannelHealth(db),
       logger,
     });
+    // What hosts report about themselves (own readings, what they did on their own), as on Node:
+    // without it a host's offline report would never reach the run's timeline nor be acknowledged.
+    const hostReports = createHostReports({
+      hub,
+      offlineReport: (name, report) => fleet.offlineReport(name, report),
+      clock,
+      logger,
+    });
     const replayGuard = createReplayGuard();
     const metricsPublic = config.coordinator.metricsPublic;
     const app = createApp({
@@ -307,6 +316,7 @@ export class FleetObject {
       hub,
       replayGuard,
       live,
+      hostReports,
       onAuthFailure: () => metrics.hooks.authFailure('admin'),
       metrics: (readScope) => ({
         app: metricsRoutes({ metrics, auth: metricsPublic ? undefined : readScope }),
@@ -322,6 +332,7 @@ export class FleetObject {
       logger,
       keyChain: () => signingKey.chain,
       lease: () => lease.current(),
+      hostReports,
     };
     logger.info('coordinator started', {
       fleet: fleetName,
