@@ -225,6 +225,28 @@ describe('fail-safe: the host on its own', () => {
     await failSafe.stop();
   });
 
+  it('a lease timer that fires a millisecond early by the wall clock is armed again, and the host still goes on its own', async () => {
+    // Node's timers run on a monotonic clock; Date.now() can trail it by a millisecond. The expiry
+    // check once found the lease still valid, did nothing, and never looked again: the host stayed
+    // "leased" for good after the coordinator's database stopped.
+    const { failSafe, timers, lines } = await open();
+    failSafe.briefing(await sign(claims(1, 'online')));
+    failSafe.linkState('open');
+    failSafe.lease(await lease(1));
+    await failSafe.idle();
+    clock.advance(14_999);
+    timers.fireAll();
+    await failSafe.idle();
+    expect(failSafe.onItsOwn()).toBe(false);
+    expect(timers.pending()).toEqual([1]);
+    clock.advance(1);
+    timers.fireAll();
+    await failSafe.idle();
+    expect(lines()).toMatch(/on its own: no valid lease from the coordinator/);
+    expect(failSafe.onItsOwn()).toBe(true);
+    await failSafe.stop();
+  });
+
   it('its own reading: the stage rule counts from when it saw OB; killed and restarted, the countdown keeps its time; once; reported when the lease returns', async () => {
     const rule = { stage: 'apps', trigger: { onBattery: 60_000 }, wait: 0, waitBound: 0 };
     const first = await open();

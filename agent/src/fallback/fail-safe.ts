@@ -176,8 +176,11 @@ export async function openFailSafe(options: FailSafeOptions): Promise<FailSafe> 
     timers.lease = schedule(Math.max(0, leaseUntil - clock.now()), () => {
       timers.lease = undefined;
       enqueue(() => {
-        if (episode === undefined && clock.now() >= leaseUntil)
-          goOnItsOwn('no valid lease from the coordinator (silent link, or its database gone)');
+        if (episode !== undefined) return;
+        // A timer may fire a little before leaseUntil by the wall clock (Node's timers run on a
+        // monotonic clock): look again then rather than never.
+        if (clock.now() < leaseUntil) armLease();
+        else goOnItsOwn('no valid lease from the coordinator (silent link, or its database gone)');
       });
     });
   };
