@@ -14,7 +14,7 @@ import type { Logger } from '../../../shared/src/logger.js';
 import { describeOfflineRules } from '../../../shared/src/offline-rule-text.js';
 import type { AgentMessage, BriefingClaims } from '../../../shared/src/protocol.js';
 import { SignatureError } from '../../../shared/src/signing.js';
-import { MAX_LEASE_MS, verifyBriefing, verifyLease } from '../../../shared/src/tokens.js';
+import { MAX_LEASE_MS, verifyBriefing } from '../../../shared/src/tokens.js';
 import { verifyWithAny } from '../pinned-key.js';
 import { type CachedBriefing, loadBriefingCache, saveBriefingCache } from './briefing-cache.js';
 import type { OwnShutdownRun } from './fallback-shutdown.js';
@@ -28,17 +28,12 @@ import {
   saveOfflineFile,
   toReport,
 } from './offline-file.js';
+import { createLeaseWatch, realSchedule, type Schedule } from './lease-watch.js';
 import { describeOwnReading, feedViews, type OwnReading } from './own-reading.js';
 import { assessPower, nextLastKnown } from './power-health.js';
 import type { ShutdownLatch } from './shutdown-latch.js';
 
-/** Runs `fn` after `ms`; the returned function cancels it. */
-export type Schedule = (ms: number, fn: () => void) => () => void;
-
-const realSchedule: Schedule = (ms, fn) => {
-  const timer = setTimeout(fn, ms);
-  return () => clearTimeout(timer);
-};
+export type { Schedule } from './lease-watch.js';
 
 export interface FailSafeOptions {
   /** This agent's id: the audience every briefing must carry. */
@@ -132,23 +127,31 @@ export async function openFailSafe(options: FailSafeOptions): Promise<FailSafe> 
     options.latch.markOwn(`it shut down on its own at ${new Date(episode.shutdown.at).toISOString()}`);
 
   let own: Readonly<Record<string, OwnReading>> = {};
-  let leaseFloor = -1;
-  /** Until when the host counts on its lease; at start, the time a first lease has to arrive. */
-  let leaseUntil = episode === undefined ? clock.now() + MAX_LEASE_MS : 0;
   let lastVerdict = '';
   let sentThisLink = new Set<string>();
   let stopped = false;
   let chain: Promise<void> = Promise.resolve();
   let shutdowns: Promise<void> = Promise.resolve();
   let writes: Promise<void> = Promise.resolve();
-  const timers: {
-    lease: (() => void) | undefined;
-    due: { at: number; cancel: () => void } | undefined;
-  } = { lease: undefined, due: undefined };
+  const timers: { due: { at: number; cancel: () => void } | undefined } = { due: undefined };
 
   const enqueue = (task: () => Promise<void> | void): void => {
     chain = chain.then(task).catch((error: unknown) => logger.error(`fail-safe: ${errorMessage(error)}`));
   };
+  /** The lease: at start, the time a first lease has to arrive (none while resuming an episode). */
+  const lease = createLeaseWatch({
+    keys,
+    clockToleranceMs: tolerance,
+    until: episode === undefined ? clock.now() + MAX_LEASE_MS : 0,
+    clock,
+    logger,
+    schedule,
+    enqueue,
+    expired: () => {
+      if (episode === undefined)
+        goOnItsOwn('no valid lease from the coordinator (silent link, or its database gone)');
+    },
+  });
   const persist = (): void => {
     const file = { episode, reports };
     writes = writes
@@ -170,19 +173,8 @@ export async function openFailSafe(options: FailSafeOptions): Promise<FailSafe> 
   };
 
   const armLease = (): void => {
-    timers.lease?.();
-    timers.lease = undefined;
-    if (stopped || episode !== undefined) return;
-    timers.lease = schedule(Math.max(0, leaseUntil - clock.now()), () => {
-      timers.lease = undefined;
-      enqueue(() => {
-        if (episode !== undefined) return;
-        // A timer may fire a little before leaseUntil by the wall clock (Node's timers run on a
-        // monotonic clock): look again then rather than never.
-        if (clock.now() < leaseUntil) armLease();
-        else goOnItsOwn('no valid lease from the coordinator (silent link, or its database gone)');
-      });
-    });
+    if (stopped || episode !== undefined) lease.disarm();
+    else lease.arm();
   };
 
   const armDue = (at: number | undefined): void => {
@@ -200,8 +192,7 @@ export async function openFailSafe(options: FailSafeOptions): Promise<FailSafe> 
   };
 
   function goOnItsOwn(why: string): void {
-    timers.lease?.();
-    timers.lease = undefined;
+    lease.disarm();
     const now = clock.now();
     episode = { lostAt: now, triggeredAt: {}, steps: [{ at: now, what: 'lost', detail: why }] };
     lastVerdict = '';
@@ -317,26 +308,9 @@ export async function openFailSafe(options: FailSafeOptions): Promise<FailSafe> 
   };
 
   const acceptLease = async (token: string): Promise<void> => {
-    let lease: { seq: number; ttlMs: number } | undefined;
-    for (const key of keys()) {
-      try {
-        lease = await verifyLease(token, key, { now: clock.now(), clockToleranceMs: tolerance });
-        break;
-      } catch (error) {
-        if (key === keys().at(-1)) {
-          const reason = error instanceof SignatureError ? error.reason : 'malformed';
-          logger.warn(`lease refused: ${reason}`, { detail: errorMessage(error) });
-        }
-      }
-    }
-    if (lease === undefined) return;
-    if (lease.seq <= leaseFloor) {
-      logger.warn(`lease ${lease.seq} ignored: replayed (not newer than ${leaseFloor})`);
-      return;
-    }
-    leaseFloor = lease.seq;
-    leaseUntil = clock.now() + lease.ttlMs;
-    logger.debug(`lease ${lease.seq}: the coordinator decides for ${lease.ttlMs} ms`);
+    const accepted = await lease.accept(token);
+    if (accepted === undefined) return;
+    logger.debug(`lease ${accepted.seq}: the coordinator decides for ${accepted.ttlMs} ms`);
     if (episode !== undefined) {
       const ended = episode;
       step('back', 'a valid lease again: the coordinator decides');
@@ -373,7 +347,7 @@ export async function openFailSafe(options: FailSafeOptions): Promise<FailSafe> 
     linkState: (state) =>
       enqueue(() => {
         if (state === 'open') {
-          leaseFloor = -1;
+          lease.linkOpened();
           sentThisLink = new Set();
         }
         if (state === 'closed' && episode === undefined) goOnItsOwn('lost the connection to the coordinator');
@@ -408,7 +382,7 @@ export async function openFailSafe(options: FailSafeOptions): Promise<FailSafe> 
     },
     async stop() {
       stopped = true;
-      timers.lease?.();
+      lease.disarm();
       timers.due?.cancel();
       await chain;
       await writes;
