@@ -19,6 +19,7 @@ import { verifyWithAny } from '../pinned-key.js';
 import { type CachedBriefing, loadBriefingCache, saveBriefingCache } from './briefing-cache.js';
 import type { OwnShutdownRun } from './fallback-shutdown.js';
 import { offlineId } from './fallback-shutdown.js';
+import { createLeaseWatch, realSchedule, type Schedule } from './lease-watch.js';
 import { evaluateOffline, type OfflineVerdict } from './offline-evaluator.js';
 import {
   type Episode,
@@ -28,7 +29,6 @@ import {
   saveOfflineFile,
   toReport,
 } from './offline-file.js';
-import { createLeaseWatch, realSchedule, type Schedule } from './lease-watch.js';
 import { describeOwnReading, feedViews, type OwnReading } from './own-reading.js';
 import { assessPower, nextLastKnown } from './power-health.js';
 import type { ShutdownLatch } from './shutdown-latch.js';
