@@ -103,6 +103,11 @@ const HostWithUpsdSchema = HostSchema.extend({
   upsd: z.array(HostUpsdSchema, { error: 'must be a list of UPSes (id, upsd, name, …)' }).max(16).default([]),
 });
 
+/** `bridge.upsd:` — the bridge reads the UPSes itself, to apply its hosts' offline rules on its own. */
+const BridgeWithUpsdSchema = BridgeSchema.extend({
+  upsd: z.array(HostUpsdSchema, { error: 'must be a list of UPSes (id, upsd, name, …)' }).max(16).default([]),
+});
+
 const ConfigSchema = z.strictObject({
   coordinator: CoordinatorUrl,
   stateDir: z.string({ error: required('a folder path') }).min(1, 'must name a folder'),
@@ -114,7 +119,7 @@ const ConfigSchema = z.strictObject({
   /** Accepted clock difference when verifying orders of every kind. */
   clockTolerance: Duration.optional(),
   /** The NUT bridge role: serve NUT to the hosts the policy says this agent bridges. */
-  bridge: BridgeSchema.optional(),
+  bridge: BridgeWithUpsdSchema.optional(),
 });
 
 const asRecord = (value: unknown): Record<string, unknown> =>
@@ -138,6 +143,8 @@ function crossProblems(raw: unknown): string[] {
   check(entries, 'ups');
   const host = asRecord(doc.host);
   check((Array.isArray(host.upsd) ? host.upsd : []).map(asRecord), 'host.upsd');
+  const bridge = asRecord(doc.bridge);
+  check((Array.isArray(bridge.upsd) ? bridge.upsd : []).map(asRecord), 'bridge.upsd');
   if (doc.clockTolerance !== undefined && asRecord(doc.host).clockTolerance !== undefined)
     problems.push('host.clockTolerance: also given at the top level; keep only clockTolerance');
   return problems;
@@ -186,8 +193,8 @@ export interface AgentConfig {
   readonly ups: readonly UpsWatchConfig[];
   /** Wake-on-LAN targets this agent may send to; undefined: wake orders are refused. */
   readonly wake: WakeConfig | undefined;
-  /** The NUT bridge role; undefined: none. */
-  readonly bridge?: BridgeConfig | undefined;
+  /** The NUT bridge role, and the UPSes it reads itself (`bridge.upsd:`); undefined: none. */
+  readonly bridge?: (BridgeConfig & { readonly upsd?: readonly HostUpsdConfig[] }) | undefined;
   /** ms; the accepted clock difference when verifying orders (also `host.clockTolerance`). */
   readonly clockTolerance: number;
   /** Where the config came from, for messages. */
@@ -271,6 +278,9 @@ export function parseAgentConfig(text: string, sourceName: string): AgentConfig 
                     key: resolve(dirname(resolve(sourceName)), data.bridge.tls.key),
                     cert: resolve(dirname(resolve(sourceName)), data.bridge.tls.cert),
                   }),
+            upsd: Object.freeze(
+              data.bridge.upsd.map((ups) => Object.freeze({ ...ups, upsd: Object.freeze(ups.upsd) })),
+            ),
           }),
     clockTolerance,
     source: sourceName,

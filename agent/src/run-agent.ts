@@ -11,6 +11,7 @@ import { type AgentMessage, type CoordinatorMessage, PROTOCOL_VERSION } from '..
 import { importPublicKey, keyId } from '../../shared/src/signing.js';
 import { signUpsEvent, verifyRekey } from '../../shared/src/tokens.js';
 import { writeFileAtomic } from './atomic-file.js';
+import { type BridgeOffline, openBridgeOffline } from './bridge/bridge-offline.js';
 import { type Bridge, startBridge } from './bridge/bridge-role.js';
 import { type BridgeState, openBridgeState } from './bridge/bridge-state.js';
 import type { AgentConfig } from './config.js';
@@ -113,8 +114,11 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   // The NUT bridge: serves NUT to the hosts that run no agent, from the coordinator's signed state.
   let bridgeState: BridgeState | undefined;
   let bridge: Bridge | undefined;
+  // Without a valid lease the bridge applies its legacy hosts' offline rules itself (bridge.upsd:).
+  let bridgeOffline: BridgeOffline | undefined;
+  let bridgeReadings: HostReadings | undefined;
   if (config.bridge !== undefined) {
-    bridgeState = await openBridgeState({
+    const state = await openBridgeState({
       agentId: identity.agentId,
       coordinatorKeys,
       clockToleranceMs: config.clockTolerance,
@@ -122,7 +126,38 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       clock,
       logger,
     });
-    bridge = await startBridge({ config: config.bridge, state: bridgeState, clock, logger });
+    bridgeState = state;
+    const offline = await openBridgeOffline({
+      state,
+      coordinatorKeys,
+      clockToleranceMs: config.clockTolerance,
+      file: statePath(stateDir, 'bridgeOffline'),
+      send,
+      bootTime,
+      clock,
+      logger,
+      ...(options.schedule === undefined ? {} : { schedule: options.schedule }),
+    });
+    bridgeOffline = offline;
+    bridge = await startBridge({
+      config: config.bridge,
+      state,
+      clock,
+      logger,
+      onLeft: (name, how) => offline.left(name, how),
+    });
+    if ((config.bridge.upsd ?? []).length > 0) {
+      bridgeReadings = await startHostReadings({
+        upsd: config.bridge.upsd ?? [],
+        file: statePath(stateDir, 'bridgeReadings'),
+        bootTime,
+        clock,
+        logger,
+        who: 'the bridge',
+        onReading: () => offline.ownReadings(bridgeReadings?.current() ?? {}),
+        ...(options.createNutSession === undefined ? {} : { createSession: options.createNutSession }),
+      });
+    }
   }
   const latch = createShutdownLatch();
   let readings: HostReadings | undefined;
@@ -244,6 +279,8 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   }
 
   let rekeys: Promise<void> = Promise.resolve();
+  /** The bridge states received so far, verified in order. */
+  let bridgeStates: Promise<void> = Promise.resolve();
   /** A rotation statement signed by the pinned key introduces the coordinator's next key: pin it. */
   const repin = async (token: string): Promise<void> => {
     const next = await verifyRekey(token, pinned.current, clock.now());
@@ -306,17 +343,26 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       case 'bridge': {
         const state = bridgeState;
         if (state === undefined) logger.debug('bridge state ignored: this agent has no bridge: section');
-        else void rekeys.then(() => state.accept(message.token));
+        else {
+          const token = message.token;
+          bridgeStates = Promise.all([bridgeStates, rekeys]).then(() => state.accept(token));
+        }
         return;
       }
       case 'lease': {
         const safe = failSafe;
         if (safe !== undefined) void rekeys.then(() => safe.lease(message.token));
+        const offline = bridgeOffline;
+        if (offline !== undefined) void rekeys.then(() => offline.lease(message.token));
         return;
       }
-      case 'offline-ack':
+      case 'offline-ack': {
         failSafe?.offlineAck(message.id);
+        // The state the coordinator sent before this ack says what it decided: verified first.
+        const offline = bridgeOffline;
+        if (offline !== undefined) void bridgeStates.then(() => offline.offlineAck(message.id));
         return;
+      }
       case 'rekey':
         // One at a time, in order: each statement is checked against the key the previous one pinned.
         rekeys = rekeys
@@ -358,6 +404,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     onState: (state) => {
       if (state !== 'open') welcomed = false;
       if (!stopping) failSafe?.linkState(state);
+      if (!stopping) bridgeOffline?.linkState(state);
       if (state !== 'open') delivery?.disconnected();
       if (state === 'stopped' && !stopping)
         giveUp('the coordinator closed the connection for good (see above)');
@@ -376,6 +423,8 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       if (readingTimer !== undefined) clearInterval(readingTimer);
       await readings?.stop();
       await failSafe?.stop();
+      await bridgeReadings?.stop();
+      await bridgeOffline?.stop();
       delivery?.stop();
       await watcher?.stop();
       await bridge?.stop();

@@ -22,6 +22,9 @@ import { isErrnoCode, readFileIfExists, writeFileAtomic } from './atomic-file.js
  * - bridge.jwt           the latest signed NUT bridge state (see bridge/bridge-state.ts)
  * - offline.json         while on its own: the countdown's memory; then the report (fallback/offline-file.ts)
  * - own-readings.json    when the host saw each UPS it reads go on battery (fallback/host-readings.ts)
+ * - bridge-offline.json  the NUT bridge on its own: each legacy host's countdown, FSD it showed, reports
+ *                        (bridge/bridge-offline.ts)
+ * - bridge-readings.json when the bridge saw each UPS it reads (`bridge.upsd:`) go on battery
  * identity.json is written last: its presence means "enrolled".
  */
 export const StateFiles = {
@@ -33,6 +36,8 @@ export const StateFiles = {
   bridge: 'bridge.jwt',
   offline: 'offline.json',
   ownReadings: 'own-readings.json',
+  bridgeOffline: 'bridge-offline.json',
+  bridgeReadings: 'bridge-readings.json',
 } as const;
 
 export const AgentIdentitySchema = z.object({

@@ -4,6 +4,8 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Schedule } from './fallback/lease-watch.js';
+import type { OwnReading } from './fallback/own-reading.js';
 
 /** A temp folder and its removal. */
 export async function createTempDir(prefix: string): Promise<{ path: string; remove(): Promise<void> }> {
@@ -57,6 +59,51 @@ export function createAsyncQueue<T>() {
     },
     get pending(): number {
       return items.length;
+    },
+  };
+}
+
+/** Timers a test fires by hand. */
+export function manualTimers() {
+  const timers: { ms: number; fn: () => void; done: boolean }[] = [];
+  const schedule: Schedule = (ms, fn) => {
+    const timer = { ms, fn, done: false };
+    timers.push(timer);
+    return () => {
+      timer.done = true;
+    };
+  };
+  return {
+    schedule,
+    pending: () => timers.filter((timer) => !timer.done).map((timer) => timer.ms),
+    fireAll() {
+      for (const timer of timers.filter((each) => !each.done)) {
+        timer.done = true;
+        timer.fn();
+      }
+    },
+  };
+}
+
+/** A fresh own reading of nas-ups at `now`: `OB` since `since`, or `OL`. */
+export function nasUpsReading(
+  status: 'OB' | 'OL',
+  since: number | undefined,
+  now: number,
+): Record<string, OwnReading> {
+  return {
+    'nas-ups': {
+      ups: 'nas-ups',
+      status: [status],
+      reason: undefined,
+      detail: undefined,
+      fresh: true,
+      dead: false,
+      batterySince: since,
+      charge: 90,
+      runtime: 600_000,
+      at: now,
+      lastGoodAt: now,
     },
   };
 }

@@ -374,6 +374,11 @@ const OfflineReportSchema = z.object({
   type: z.literal('offline-report'),
   /** Unique per episode (`offline:<lostAt>`): a report sent twice is recorded once. */
   id: z.string().min(1).max(128),
+  /**
+   * A NUT bridge reporting for a legacy host it serves (what it did for that host on its own);
+   * absent: the sending agent's own host.
+   */
+  host: NameSchema.optional(),
   /** When the host counted itself on its own (its clock). */
   lostAt: Ms,
   steps: z

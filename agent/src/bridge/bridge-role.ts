@@ -38,6 +38,8 @@ export async function startBridge(options: {
   readonly state: BridgeState;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** A legacy host's NUT client left (logout or disconnect) while it was shown FSD. */
+  readonly onLeft?: (host: string, how: 'logout' | 'disconnect') => void;
 }): Promise<Bridge> {
   const { config, state, logger } = options;
   const waiters = new Map<string, Set<(left: HostLeft) => void>>();
@@ -57,8 +59,10 @@ export async function startBridge(options: {
       case 'logout': {
         const host = hostOfUser(event.username);
         logger.info(`bridge: ${event.username} left ${event.ups} (${event.how}) from ${event.address}`);
-        if (host !== undefined && state.fsd(host))
+        if (host !== undefined && state.fsd(host)) {
           settle(host, { left: true, how: event.how, address: event.address });
+          options.onLeft?.(host, event.how);
+        }
         return;
       }
       case 'refused':

@@ -10,10 +10,9 @@ import type { HostConfig } from '../config.js';
 import { type ExecutedOrderStore, openExecutedOrders } from '../executed-orders.js';
 import { createShutdownAbility } from '../orders/agent-orders.js';
 import type { RunCommand } from '../shutdown-runner.js';
-import { createTempDir } from '../test-support.js';
-import { type FailSafe, openFailSafe, type Schedule } from './fail-safe.js';
+import { createTempDir, manualTimers, nasUpsReading } from '../test-support.js';
+import { type FailSafe, openFailSafe } from './fail-safe.js';
 import { createOwnShutdown } from './fallback-shutdown.js';
-import type { OwnReading } from './own-reading.js';
 import { createShutdownLatch } from './shutdown-latch.js';
 
 const T0 = Date.parse('2026-11-23T22:00:00Z');
@@ -40,28 +39,6 @@ function claims(
     minSupplies: 1,
     fallback: after === null ? null : { after },
     offline,
-  };
-}
-
-/** Timers a test fires by hand. */
-function manualTimers() {
-  const timers: { ms: number; fn: () => void; done: boolean }[] = [];
-  const schedule: Schedule = (ms, fn) => {
-    const timer = { ms, fn, done: false };
-    timers.push(timer);
-    return () => {
-      timer.done = true;
-    };
-  };
-  return {
-    schedule,
-    pending: () => timers.filter((timer) => !timer.done).map((timer) => timer.ms),
-    fireAll() {
-      for (const timer of timers.filter((each) => !each.done)) {
-        timer.done = true;
-        timer.fn();
-      }
-    },
   };
 }
 
@@ -98,22 +75,7 @@ describe('fail-safe: the host on its own', () => {
   const lease = (seq: number, options: { key?: SigningKeyPair; now?: number } = {}) =>
     signLease(options.key ?? coordinator, seq, options.now ?? clock.now(), 15_000);
 
-  /** Its own reading of nas-ups: `OB` since `since`, or `OL`. */
-  const reading = (status: 'OB' | 'OL', since?: number): Record<string, OwnReading> => ({
-    'nas-ups': {
-      ups: 'nas-ups',
-      status: [status],
-      reason: undefined,
-      detail: undefined,
-      fresh: true,
-      dead: false,
-      batterySince: since,
-      charge: 90,
-      runtime: 600_000,
-      at: clock.now(),
-      lastGoodAt: clock.now(),
-    },
-  });
+  const reading = (status: 'OB' | 'OL', since?: number) => nasUpsReading(status, since, clock.now());
 
   /** A fail-safe as runAgent builds it, over the state files in `dir`. */
   async function open(options: { bootTime?: number } = {}) {

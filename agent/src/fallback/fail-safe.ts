@@ -22,6 +22,7 @@ import { offlineId } from './fallback-shutdown.js';
 import { createLeaseWatch, realSchedule, type Schedule } from './lease-watch.js';
 import { evaluateOffline, type OfflineVerdict } from './offline-evaluator.js';
 import {
+  createReportSender,
   type Episode,
   loadOfflineFile,
   type OfflineReport,
@@ -29,7 +30,7 @@ import {
   saveOfflineFile,
   toReport,
 } from './offline-file.js';
-import { describeOwnReading, feedViews, type OwnReading } from './own-reading.js';
+import { changedReadings, feedViews, type OwnReading } from './own-reading.js';
 import { assessPower, nextLastKnown } from './power-health.js';
 import type { ShutdownLatch } from './shutdown-latch.js';
 
@@ -76,13 +77,13 @@ export interface FailSafe {
   stop(): Promise<void>;
 }
 
-function verdictKey(verdict: OfflineVerdict): string {
+export function verdictKey(verdict: OfflineVerdict): string {
   return verdict.kind === 'countdown'
     ? `countdown:${verdict.at}:${verdict.by}:${verdict.stage}`
     : verdict.kind;
 }
 
-function describeVerdict(verdict: OfflineVerdict, now: number): string {
+export function describeVerdict(verdict: OfflineVerdict, now: number): string {
   if (verdict.kind !== 'countdown') return `${verdict.kind}: ${verdict.why}`;
   const rule = verdict.by === 'fallback' ? 'the fallback rule' : `stage ${verdict.stage}'s offline rule`;
   const when =
@@ -128,7 +129,7 @@ export async function openFailSafe(options: FailSafeOptions): Promise<FailSafe> 
 
   let own: Readonly<Record<string, OwnReading>> = {};
   let lastVerdict = '';
-  let sentThisLink = new Set<string>();
+  const reportSender = createReportSender(options.send);
   let stopped = false;
   let chain: Promise<void> = Promise.resolve();
   let shutdowns: Promise<void> = Promise.resolve();
@@ -164,13 +165,7 @@ export async function openFailSafe(options: FailSafeOptions): Promise<FailSafe> 
     persist();
   };
 
-  const sendReports = (): void => {
-    for (const report of reports) {
-      if (sentThisLink.has(report.id)) continue;
-      sentThisLink.add(report.id);
-      options.send(report).catch(() => sentThisLink.delete(report.id));
-    }
-  };
+  const sendReports = (): void => reportSender.send(reports);
 
   const armLease = (): void => {
     if (stopped || episode !== undefined) lease.disarm();
@@ -348,7 +343,7 @@ export async function openFailSafe(options: FailSafeOptions): Promise<FailSafe> 
       enqueue(() => {
         if (state === 'open') {
           lease.linkOpened();
-          sentThisLink = new Set();
+          reportSender.linkOpened();
         }
         if (state === 'closed' && episode === undefined) goOnItsOwn('lost the connection to the coordinator');
       }),
@@ -357,11 +352,8 @@ export async function openFailSafe(options: FailSafeOptions): Promise<FailSafe> 
         const before = own;
         own = readings;
         if (episode === undefined) return;
-        for (const [id, reading] of Object.entries(readings)) {
-          const was = before[id];
-          if (was === undefined || describeOwnReading(was) !== describeOwnReading(reading))
-            step('saw', `${id} ${describeOwnReading(reading)} (own reading)`);
-        }
+        for (const { id, seen } of changedReadings(before, readings))
+          step('saw', `${id} ${seen} (own reading)`);
         evaluate();
       }),
     offlineAck: (id) =>

@@ -29,6 +29,8 @@ export interface HostReadingsOptions {
   readonly bootTime: number;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Who reads, for log lines: `this host` (default) or `the bridge`. */
+  readonly who?: string;
   /** Every reading, after it is applied. `changed`: its status, reason or dead verdict changed. */
   readonly onReading: (reading: OwnReading, changed: boolean) => void;
   readonly createSession?: (options: NutSessionOptions) => NutSession;
@@ -101,7 +103,9 @@ export async function startHostReadings(options: HostReadingsOptions): Promise<H
         previous = next;
         readings[ups.id] = next;
         if (changed)
-          logger.info(`this host reads UPS ${ups.id}: ${describeOwnReading(next)}`, { ups: ups.id });
+          logger.info(`${options.who ?? 'this host'} reads UPS ${ups.id}: ${describeOwnReading(next)}`, {
+            ups: ups.id,
+          });
         persist();
         deliver(next, changed);
       },

@@ -13,13 +13,13 @@ import { parseJsonFile } from '../state-dir.js';
 export type OfflineReport = Extract<AgentMessage, { type: 'offline-report' }>;
 export type OfflineStep = OfflineReport['steps'][number];
 
-const StepSchema = z.object({
+export const StepSchema = z.object({
   at: z.number(),
   what: z.enum(['lost', 'saw', 'countdown', 'cancelled', 'hook', 'shutdown', 'back']),
   detail: z.string(),
 });
 
-const EpisodeSchema = z.object({
+export const EpisodeSchema = z.object({
   lostAt: z.number(),
   troubleSince: z.number().optional(),
   triggeredAt: z.record(z.string(), z.number()),
@@ -62,16 +62,40 @@ export function toReport(episode: Episode, steps: readonly OfflineStep[]): Offli
   };
 }
 
+/**
+ * Sends the kept reports to the coordinator, each once per connection: a report not acknowledged
+ * goes out again on the next one (the coordinator records each id once).
+ */
+export function createReportSender(send: (message: AgentMessage) => Promise<void>) {
+  let sentThisLink = new Set<string>();
+  return {
+    linkOpened(): void {
+      sentThisLink = new Set();
+    },
+    send(reports: readonly OfflineReport[]): void {
+      for (const report of reports) {
+        if (sentThisLink.has(report.id)) continue;
+        sentThisLink.add(report.id);
+        send(report).catch(() => sentThisLink.delete(report.id));
+      }
+    },
+  };
+}
+
+/** The reports kept in a state file (not yet acknowledged by the coordinator). */
+export function keptReports(reports: readonly unknown[]): OfflineReport[] {
+  return reports.filter(
+    (report): report is OfflineReport =>
+      typeof report === 'object' && report !== null && (report as OfflineReport).type === 'offline-report',
+  );
+}
+
 export async function loadOfflineFile(path: string, logger: Logger): Promise<OfflineFile> {
   try {
     const text = await readFileIfExists(path);
     if (text === undefined) return { episode: undefined, reports: [] };
     const data = parseJsonFile(FileSchema, text, path);
-    const reports = data.reports.filter(
-      (report): report is OfflineReport =>
-        typeof report === 'object' && report !== null && (report as OfflineReport).type === 'offline-report',
-    );
-    return { episode: data.episode, reports };
+    return { episode: data.episode, reports: keptReports(data.reports) };
   } catch (error) {
     logger.warn(`ignoring ${path}: ${errorMessage(error)}`);
     return { episode: undefined, reports: [] };

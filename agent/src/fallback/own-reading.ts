@@ -72,6 +72,18 @@ export function nextOwnReading(
   };
 }
 
+/** The readings that changed (status, reason or dead verdict as described), with their description. */
+export function changedReadings(
+  before: Readonly<Record<string, OwnReading>>,
+  after: Readonly<Record<string, OwnReading>>,
+): { id: string; seen: string }[] {
+  return Object.entries(after).flatMap(([id, reading]) => {
+    const was = before[id];
+    const seen = describeOwnReading(reading);
+    return was !== undefined && describeOwnReading(was) === seen ? [] : [{ id, seen }];
+  });
+}
+
 /** `OB DISCHRG`, `dead (silent after OB)`, `unknown (access-denied)`. */
 export function describeOwnReading(reading: OwnReading): string {
   if (reading.dead) return 'dead (silent after being on battery)';
@@ -79,7 +91,7 @@ export function describeOwnReading(reading: OwnReading): string {
   return `unknown (${reading.reason ?? 'no answer yet'})`;
 }
 
-function ownView(reading: OwnReading): FeedView {
+export function ownView(reading: OwnReading): FeedView {
   const words = interpretStatus(reading.status);
   return {
     source: 'own',

@@ -1,6 +1,6 @@
 /**
- * A host's report of what it did on its own (no valid lease), written into the run's timeline as
- * offline decisions: the run in progress, else the latest one. A host that shut down on its own
+ * A host's report of what it did on its own (no valid lease), or a NUT bridge's report of what it did
+ * on its own for a legacy host it serves, written into the run's timeline as offline decisions: the run in progress, else the latest one. A host that shut down on its own
  * counts as down in the active run, so no stage orders it again. Recorded once per report id.
  * Must run inside the serial queue.
  */
@@ -13,10 +13,18 @@ export type OfflineReport = Extract<AgentMessage, { type: 'offline-report' }>;
 
 export async function recordOfflineReport(
   fleet: FleetContext,
-  host: string,
+  agent: string,
   report: OfflineReport,
 ): Promise<void> {
   const { clock, logger } = fleet.deps;
+  // A NUT bridge reports for the legacy hosts the policy gives it (`nut: { bridge: AGENT }`), only.
+  const host = report.host ?? agent;
+  if (host !== agent && fleet.policy?.hosts.get(host)?.nut?.bridge !== agent) {
+    logger.warn(`offline report for ${host} from ${agent}, which is not its NUT bridge: ignored`, {
+      report: report.id,
+    });
+    return;
+  }
   // The batch's transaction (group-commit.ts): a query on the pool beside it would wait for it.
   const db = fleet.db;
   const active = fleet.state.run;
@@ -28,7 +36,10 @@ export async function recordOfflineReport(
     logger.warn('offline report with no run to attach it to: logged only', { host, report: report.id });
     return;
   }
-  const marker = `${host} reported its offline decisions (${report.id}; times on its clock)`;
+  const marker =
+    host === agent
+      ? `${host} reported its offline decisions (${report.id}; times on its clock)`
+      : `${host}'s NUT bridge ${agent} reported what it did on its own for it (${report.id}; times on the bridge's clock)`;
   if (
     (await listRunEvents(db, run.id)).some(
       (event) => event.kind === 'offline-report' && event.detail === marker,
@@ -47,11 +58,15 @@ export async function recordOfflineReport(
       detail: `offline decision: ${step.detail}`,
     })),
   ]);
-  logger.warn(`${host} reports what it did on its own`, {
-    report: report.id,
-    steps: report.steps.length,
-    shutdown: report.shutdown === undefined ? 'no' : `${report.shutdown.rule} ${report.shutdown.stage ?? ''}`,
-  });
+  logger.warn(
+    `${host} reports what it did on its own${host === agent ? '' : ` (through its NUT bridge ${agent})`}`,
+    {
+      report: report.id,
+      steps: report.steps.length,
+      shutdown:
+        report.shutdown === undefined ? 'no' : `${report.shutdown.rule} ${report.shutdown.stage ?? ''}`,
+    },
+  );
   const policy = fleet.policy;
   if (
     report.shutdown === undefined ||
