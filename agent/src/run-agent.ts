@@ -146,7 +146,11 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       logger,
       onLeft: (name, how) => offline.left(name, how),
     });
-    if ((config.bridge.upsd ?? []).length > 0) {
+    if ((config.bridge.upsd ?? []).length === 0)
+      logger.warn(
+        'bridge: no bridge.upsd: list, so when the coordinator is unreachable it cannot apply its hosts’ offline rules (it keeps serving the last readings)',
+      );
+    else {
       bridgeReadings = await startHostReadings({
         upsd: config.bridge.upsd ?? [],
         file: statePath(stateDir, 'bridgeReadings'),
