@@ -6,6 +6,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import type { EngineState } from '../coordinator/src/core/engine-state.js';
 import type { Db } from '../coordinator/src/db/client.js';
 import { StoredDataError } from '../coordinator/src/db/errors.js';
@@ -54,7 +55,7 @@ import {
   type NewUpsEvent,
   recordUpsEvent,
 } from '../coordinator/src/db/queries/ups-events.js';
-import { agents, apiTokens, settings } from '../coordinator/src/db/schema.js';
+import { agents, apiTokens, settings, upsStates } from '../coordinator/src/db/schema.js';
 import type { Ed25519PublicJwk } from '../shared/src/protocol.js';
 import { describeOnEachDatabase } from './helpers/database.js';
 
@@ -101,13 +102,16 @@ describeOnEachDatabase('query contract', (factory) => {
   }
 
   describe('settings', () => {
+    const Shape = z.object({ kty: z.string(), nested: z.object({ list: z.array(z.unknown()) }) });
+    const Writer = z.object({ writer: z.number() });
+
     it('first writer wins, and JSON comes back as JSON', async () => {
       const key = unique('setting');
-      expect(await getSetting(db, key)).toBeUndefined();
+      expect(await getSetting(db, key, Shape)).toBeUndefined();
       const first = { kty: 'OKP', nested: { list: [1, 'two', true, null] } };
-      expect(await getOrInitSetting(db, key, first)).toEqual(first);
-      expect(await getOrInitSetting(db, key, { other: 1 })).toEqual(first);
-      expect(await getSetting(db, key)).toEqual(first);
+      expect(await getOrInitSetting(db, key, first, Shape)).toEqual(first);
+      expect(await getOrInitSetting(db, key, { kty: 'other', nested: { list: [] } }, Shape)).toEqual(first);
+      expect(await getSetting(db, key, Shape)).toEqual(first);
       const rows = await db
         .select({ kind: sql<string>`jsonb_typeof(${settings.value})` })
         .from(settings)
@@ -116,12 +120,22 @@ describeOnEachDatabase('query contract', (factory) => {
       expect(rows).toEqual([{ kind: 'object' }]);
     });
 
+    it('a setting this version cannot read is refused with a message that names it', async () => {
+      const key = unique('setting');
+      await getOrInitSetting(db, key, { writer: 1 }, Writer);
+      const error = await getSetting(db, key, Shape).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoredDataError);
+      expect(String((error as Error).message)).toMatch(
+        new RegExp(`^The setting ${key} in the database cannot be read by this version of upsfleet \\(kty: `),
+      );
+    });
+
     it('a counter setting only grows, whatever order the raises come in', async () => {
       const key = unique('counter');
       expect(await raiseCounterSetting(db, key, 5)).toBe(5);
       expect(await raiseCounterSetting(db, key, 3)).toBe(5);
       expect(await raiseCounterSetting(db, key, 1_800_000_000_000)).toBe(1_800_000_000_000);
-      expect(await getSetting(db, key)).toBe(1_800_000_000_000);
+      expect(await getSetting(db, key, z.number())).toBe(1_800_000_000_000);
       const raced = await Promise.all([7, 1_800_000_000_009, 11].map((n) => raiseCounterSetting(db, key, n)));
       expect(Math.max(...raced)).toBe(1_800_000_000_009);
       expect(await raiseCounterSetting(db, key, 0)).toBe(1_800_000_000_009);
@@ -130,7 +144,7 @@ describeOnEachDatabase('query contract', (factory) => {
     it('concurrent first starts agree on one value', async () => {
       const key = unique('setting');
       const values = await Promise.all(
-        Array.from({ length: 5 }, (_, i) => getOrInitSetting(db, key, { writer: i })),
+        Array.from({ length: 5 }, (_, i) => getOrInitSetting(db, key, { writer: i }, Writer)),
       );
       expect(new Set(values.map((v) => JSON.stringify(v))).size).toBe(1);
     });
@@ -272,6 +286,21 @@ describeOnEachDatabase('query contract', (factory) => {
       const agent = await newAgent();
       await touchAgent(db, agent.id, at(5 * M));
       expect((await findActiveAgent(db, agent.id))?.lastSeenAt).toEqual(at(5 * M));
+    });
+
+    it('a stored public key this version cannot read is refused with a message that names the agent', async () => {
+      const agent = await newAgent();
+      const unreadable = sql`'{"kty": "RSA", "n": "AQAB"}'::jsonb`;
+      await db.update(agents).set({ publicKey: unreadable }).where(eq(agents.id, agent.id));
+      try {
+        const error = await findActiveAgent(db, agent.id).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(StoredDataError);
+        expect(String((error as Error).message)).toMatch(
+          new RegExp(`^The public key of agent ${agent.name} in the database cannot be read .*\\(kty: `),
+        );
+      } finally {
+        await db.update(agents).set({ publicKey: agent.publicKey }).where(eq(agents.id, agent.id));
+      }
     });
   });
 
@@ -457,6 +486,25 @@ describeOnEachDatabase('query contract', (factory) => {
         }),
       );
       expect(await stateOf(ups)).toMatchObject({ power: 'unknown', powerSince: at(30 * S), status: null });
+    });
+
+    it('stored NUT variables this version cannot read are refused with a message that names the UPS', async () => {
+      const watcher = await newAgent();
+      const ups = unique('ups');
+      await recordUpsEvent(db, event(watcher.id, ups, 1));
+      await db
+        .update(upsStates)
+        .set({ vars: sql`'{"battery.charge": 90}'::jsonb` })
+        .where(eq(upsStates.ups, ups));
+      try {
+        const error = await listUpsStates(db).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(StoredDataError);
+        expect(String((error as Error).message)).toMatch(
+          new RegExp(`^The variables of UPS ${ups} in the database cannot be read .*battery\\.charge: `),
+        );
+      } finally {
+        await db.update(upsStates).set({ vars: {} }).where(eq(upsStates.ups, ups));
+      }
     });
 
     it('an event from an agent that does not exist is not stored', async () => {

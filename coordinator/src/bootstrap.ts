@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Logger } from '../../shared/src/logger.js';
 import { generateSigningKey, loadSigningKey, type SigningKeyPair } from '../../shared/src/signing.js';
 import type { Db } from './db/client.js';
@@ -8,10 +9,18 @@ import { generateSecret, hashSecret } from './secrets.js';
 export const SIGNING_KEY_SETTING = 'coordinator_signing_key';
 export const ADMIN_TOKEN_NAME = 'admin';
 
+/** The stored signing key's shape (loadSigningKey then checks that its parts form a key pair). */
+export const StoredSigningKeySchema = z.object({
+  kty: z.literal('OKP'),
+  crv: z.literal('Ed25519'),
+  x: z.string(),
+  d: z.string(),
+});
+
 /** The coordinator's Ed25519 key: made on first start, then always the same one (agents pin it). */
 export async function loadOrCreateSigningKey(db: Db): Promise<SigningKeyPair> {
   const { stored } = await generateSigningKey();
-  return loadSigningKey(await getOrInitSetting(db, SIGNING_KEY_SETTING, stored));
+  return loadSigningKey(await getOrInitSetting(db, SIGNING_KEY_SETTING, stored, StoredSigningKeySchema));
 }
 
 /**

@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../coordinator/src/db/client.js';
 import { listOutbox } from '../../coordinator/src/db/queries/notifications.js';
-import { notificationChannels } from '../../coordinator/src/db/schema.js';
+import { notificationChannels, notificationOutbox } from '../../coordinator/src/db/schema.js';
 import { ChannelInputSchema } from '../../coordinator/src/notify/channels.js';
 import type { NotificationFact, UpsFact } from '../../coordinator/src/notify/facts.js';
 import { createNotifier, type Notifier } from '../../coordinator/src/notify/notifier.js';
@@ -94,6 +94,32 @@ describeOnEachDatabase('notifications', (factory) => {
     expect(rows).toHaveLength(1);
     return rows[0] as Row;
   }
+
+  it('a stored message this version cannot read is given up with a message that says so; the rest still go', async () => {
+    const robot = await receiver({ respond: wechatOk });
+    await channel({ name: 'ops-wechat', type: 'wechat-work', url: robot.url(ROBOT_PATH) });
+    const [stored] = await database.db.select().from(notificationChannels);
+    await database.db.insert(notificationOutbox).values({
+      channelId: stored?.id ?? '',
+      kind: 'onbatt',
+      collapseKey: null,
+      message: { kind: 'onbatt', severity: 'sideways', title: 'from another version' },
+      dueAt: new Date(T0),
+      createdAt: new Date(T0),
+    });
+    start();
+    await publish([onbatt(T0)]);
+
+    expect((await robot.next()).body).toBe(
+      JSON.stringify({ msgtype: 'text', text: { content: ONBATT_TEXT } }),
+    );
+    await notifier?.idle();
+    const rows = await outbox();
+    expect(rows.map((row) => row.state).sort()).toEqual(['failed', 'sent']);
+    expect(rows.find((row) => row.state === 'failed')?.lastError).toMatch(
+      /^The notification outbox message \d+ in the database cannot be read by this version of upsfleet \(severity: /,
+    );
+  });
 
   it('an on-battery event reaches the WeChat Work robot as a correctly formatted text message', async () => {
     const robot = await receiver({ respond: wechatOk });

@@ -1,5 +1,5 @@
 /** The UPSes' present charge and runtime (and their low thresholds), as the watchers last reported them. */
-export function presentReadings(rows: readonly { ups: string; vars: unknown }[]) {
+export function presentReadings(rows: readonly { ups: string; vars: Readonly<Record<string, string>> }[]) {
   const number = (text: string | undefined) =>
     text === undefined || Number.isNaN(Number(text)) ? undefined : Number(text);
   const seconds = (text: string | undefined) => {
@@ -8,7 +8,7 @@ export function presentReadings(rows: readonly { ups: string; vars: unknown }[])
   };
   return Object.fromEntries(
     rows.map((row) => {
-      const vars = (row.vars ?? {}) as Record<string, string>;
+      const { vars } = row;
       const reading = {
         charge: number(vars['battery.charge']),
         runtime: seconds(vars['battery.runtime']),

@@ -217,7 +217,7 @@ async function lastDrillByHost(db: Db) {
 function curveOf(events: readonly UpsEventRow[]): Series | undefined {
   const points = [...events]
     .reverse()
-    .map((event) => ({ t: event.observedAt.getTime(), ...readingOf(event.vars as Record<string, string>) }))
+    .map((event) => ({ t: event.observedAt.getTime(), ...readingOf(event.vars) }))
     .filter((p) => p.charge !== null || p.runtime !== null);
   if (points.length === 0) return undefined;
   return {

@@ -21,11 +21,7 @@ export class StoredDataError extends Error {
 }
 
 /** Parses a stored jsonb value with its schema; `what` names it for the message. */
-export function parseStored<T>(
-  schema: { safeParse(value: unknown): SafeResult<T> },
-  value: unknown,
-  what: string,
-): T {
+export function parseStored<T>(schema: StoredSchema<T>, value: unknown, what: string): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issues = result.error.issues
@@ -37,6 +33,11 @@ export function parseStored<T>(
       'It was probably written by a different version: run the version that wrote it, or upgrade.',
     { cause: result.error },
   );
+}
+
+/** What parseStored checks a value with (a zod schema). */
+export interface StoredSchema<T> {
+  safeParse(value: unknown): SafeResult<T>;
 }
 
 type SafeResult<T> =

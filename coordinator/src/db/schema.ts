@@ -19,7 +19,9 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import type { Ed25519PublicJwk } from '../../../shared/src/protocol.js';
 import type { EngineState } from '../core/engine-state.js';
+import type { SettingValue, StoredObject, UpsVars } from './stored-values.js';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -35,7 +37,7 @@ export const orderOutcome = pgEnum('order_outcome', ['started', 'succeeded', 'fa
 /** Key/value settings the coordinator keeps for itself (e.g. its signing key). */
 export const settings = pgTable('settings', {
   key: text('key').primaryKey(),
-  value: jsonb('value').notNull(),
+  value: jsonb('value').$type<SettingValue>().notNull(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
 
@@ -69,7 +71,7 @@ export const agents = pgTable(
     id: uuid('id').primaryKey().defaultRandom(),
     name: text('name').notNull(),
     /** Ed25519 public JWK registered at enrollment. */
-    publicKey: jsonb('public_key').notNull(),
+    publicKey: jsonb('public_key').$type<Ed25519PublicJwk>().notNull(),
     kid: text('kid').notNull(),
     status: agentStatus('status').notNull().default('active'),
     enrolledAt: ts('enrolled_at').notNull().defaultNow(),
@@ -82,7 +84,8 @@ export const agents = pgTable(
 
 export const policies = pgTable('policies', {
   id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
-  document: jsonb('document').notNull(),
+  /** The policy as applied (any JSON an admin sent); read back only through parsePolicy. */
+  document: jsonb('document').$type<unknown>().notNull(),
   appliedAt: ts('applied_at').notNull().defaultNow(),
   appliedBy: text('applied_by').notNull(),
 });
@@ -93,7 +96,7 @@ export const upsStates = pgTable('ups_states', {
   /** When `power` last changed (observed time). */
   powerSince: ts('power_since').notNull(),
   status: text('status').array(),
-  vars: jsonb('vars').notNull().default({}),
+  vars: jsonb('vars').$type<UpsVars>().notNull().default({}),
   lastEvents: text('last_events').array().notNull(),
   observedAt: ts('observed_at').notNull(),
   reportedBy: uuid('reported_by').notNull(),
@@ -124,7 +127,7 @@ export const upsEvents = pgTable(
     seq: bigint('seq', { mode: 'number' }).notNull(),
     events: text('events').array().notNull(),
     status: text('status').array(),
-    vars: jsonb('vars').notNull().default({}),
+    vars: jsonb('vars').$type<UpsVars>().notNull().default({}),
     observedAt: ts('observed_at').notNull(),
     receivedAt: ts('received_at').notNull().defaultNow(),
     /** Events the watcher dropped just before this one (its queue overflowed). */
@@ -276,7 +279,7 @@ export const notificationChannels = pgTable('notification_channels', {
   /** wechat-work | slack | discord | telegram | ntfy | webhook */
   type: text('type').notNull(),
   /** Type-specific settings (URL, chat id, topic, HMAC secret, …); secrets never leave the API unmasked. */
-  config: jsonb('config').notNull(),
+  config: jsonb('config').$type<StoredObject>().notNull(),
   /** NOTIFYFLAG-like routing: empty means every event / every UPS / every host. */
   events: text('events').array().notNull().default(sql`'{}'::text[]`),
   ups: text('ups').array().notNull().default(sql`'{}'::text[]`),
@@ -306,7 +309,7 @@ export const notificationOutbox = pgTable(
     /** Messages with the same key close together are collapsed (flapping). */
     collapseKey: text('collapse_key'),
     /** The rendered message (title, text, severity, …) before channel formatting. */
-    message: jsonb('message').notNull(),
+    message: jsonb('message').$type<StoredObject>().notNull(),
     /** How many notifications this row stands for (a collapsed flap counts them). */
     count: integer('count').notNull().default(1),
     state: outboxState('state').notNull().default('pending'),

@@ -5,6 +5,7 @@
  * of statements is sent to every agent when it says hello, so agents re-pin from whatever key they
  * had, even after being offline through several rotations.
  */
+import { z } from 'zod';
 import type { Clock } from '../../../shared/src/clock.js';
 import type { Logger } from '../../../shared/src/logger.js';
 import { generateSigningKey, type SigningKeyPair } from '../../../shared/src/signing.js';
@@ -24,10 +25,7 @@ export interface KeyRing extends SigningKeyPair {
 
 export async function createKeyRing(db: Db, initial: SigningKeyPair): Promise<KeyRing> {
   let current = initial;
-  const stored = await getSetting(db, CHAIN_SETTING);
-  const chain: string[] = Array.isArray(stored)
-    ? stored.filter((t): t is string => typeof t === 'string')
-    : [];
+  const chain: string[] = [...((await getSetting(db, CHAIN_SETTING, z.array(z.string()))) ?? [])];
   return {
     get privateKey() {
       return current.privateKey;

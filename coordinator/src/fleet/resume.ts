@@ -49,7 +49,7 @@ export async function resume(fleet: FleetContext): Promise<void> {
     const input = upsInput(
       {
         status: row.status,
-        vars: row.vars as Record<string, string>,
+        vars: row.vars,
         dead: row.dead,
         observedAt: row.observedAt.getTime(),
       },

@@ -78,6 +78,6 @@ describe('ChannelInputSchema', () => {
     const { config, events } = splitChannelInput(input);
     expect(events).toEqual(['onbatt']);
     const { type, ...settings } = config;
-    expect(parseChannelConfig(type, settings)).toEqual(config);
+    expect(parseChannelConfig('ops', type, settings)).toEqual(config);
   });
 });

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { NameSchema } from '../../../shared/src/protocol.js';
+import { parseStored } from '../db/errors.js';
 import { NOTIFICATION_KINDS } from './facts.js';
 
 const httpUrl = (what: string) =>
@@ -157,6 +158,7 @@ export function splitChannelInput(input: ChannelInput): {
 }
 
 /** The stored settings (type column + config column) as a typed config; throws on a corrupt row. */
-export function parseChannelConfig(type: string, config: unknown): ChannelConfig {
-  return ChannelConfigSchema.parse({ ...(config as Record<string, unknown>), type });
+/** A stored channel's settings, checked; StoredDataError when this version cannot read them. */
+export function parseChannelConfig(name: string, type: string, config: object): ChannelConfig {
+  return parseStored(ChannelConfigSchema, { ...config, type }, `The settings of channel ${name}`);
 }

@@ -123,7 +123,7 @@ export function describeTarget(config: ChannelConfig): string {
 export interface ChannelRowLike {
   readonly name: string;
   readonly type: string;
-  readonly config: unknown;
+  readonly config: object;
   readonly events: readonly string[];
   readonly ups: readonly string[];
   readonly hosts: readonly string[];
@@ -140,7 +140,7 @@ export interface ChannelRowLike {
 export function maskChannel(row: ChannelRowLike) {
   return {
     name: row.name,
-    ...maskConfig(parseChannelConfig(row.type, row.config)),
+    ...maskConfig(parseChannelConfig(row.name, row.type, row.config)),
     events: [...row.events],
     ups: [...row.ups],
     hosts: [...row.hosts],

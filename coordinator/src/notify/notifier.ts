@@ -37,6 +37,7 @@ import { toMessage } from './messages.js';
 import { enqueue } from './outbox.js';
 import type { Outcome } from './responses.js';
 import { sendRequest } from './send.js';
+import { readStoredMessage } from './stored-message.js';
 
 /** 5 s doubling to 15 min: twelve attempts span about an hour and a half. */
 export const NOTIFY_BACKOFF: BackoffOptions = { initial: 5_000, max: 15 * 60_000, factor: 2 };
@@ -125,9 +126,10 @@ export function createNotifier(options: NotifierOptions) {
     channel: ChannelRow,
     config: ChannelConfig,
     row: OutboxRow,
+    message: StoredMessage,
     rest: readonly number[],
   ): Promise<boolean> {
-    const sent = await send(config, row.message as StoredMessage, row.count);
+    const sent = await send(config, message, row.count);
     if (sent === undefined) return true;
     const { outcome } = sent;
     const now = clock.now();
@@ -181,17 +183,17 @@ export function createNotifier(options: NotifierOptions) {
         continue;
       }
       let config: ChannelConfig;
+      let message: StoredMessage;
       try {
-        config = parseChannelConfig(channel.type, channel.config);
+        config = parseChannelConfig(channel.name, channel.type, channel.config);
+        message = readStoredMessage(row.message, row.id);
       } catch (error) {
-        // Only a hand-edited row gets here; never loop on it.
-        await markFailed(db, row.id, `channel settings unreadable: ${errorMessage(error)}`, {
-          attempted: false,
-        });
+        // Only a hand-edited row (or one another version wrote) gets here; never loop on it.
+        await markFailed(db, row.id, errorMessage(error), { attempted: false });
         continue;
       }
       const rest = rows.slice(index + 1).map((later) => later.id);
-      if (await deliver(channel, config, row, rest)) return;
+      if (await deliver(channel, config, row, message, rest)) return;
     }
   }
 
@@ -302,7 +304,7 @@ export function createNotifier(options: NotifierOptions) {
     async testChannel(name: string): Promise<TestResult> {
       const row = await findChannel(db, name);
       if (row === undefined) throw new NotFoundError(`no notification channel "${name}"`);
-      const config = parseChannelConfig(row.type, row.config);
+      const config = parseChannelConfig(row.name, row.type, row.config);
       const message = toMessage({ kind: 'test', at: clock.now(), channel: name });
       const sent = await send(config, message, 1);
       if (sent === undefined) return { ok: false, error: 'the coordinator is stopping' };

@@ -14,15 +14,10 @@ import {
   updateOutboxMessage,
 } from '../db/queries/notifications.js';
 import { type ChannelConfig, type ChannelInput, splitChannelInput } from './channels.js';
-import {
-  type CollapseState,
-  DEFAULT_COLLAPSE_WINDOW_MS,
-  type Digest,
-  decideCollapse,
-  type StoredMessage,
-} from './collapse.js';
+import { type CollapseState, DEFAULT_COLLAPSE_WINDOW_MS, decideCollapse } from './collapse.js';
 import type { Message } from './messages.js';
 import { routes } from './routing.js';
+import { readStoredDigest } from './stored-message.js';
 
 export async function createChannel(db: Db, input: ChannelInput, now: Date): Promise<ChannelRow> {
   const { config, ...rest } = splitChannelInput(input);
@@ -67,7 +62,7 @@ async function collapseState(
     recentSent: rows.recentSent,
   };
   if (rows.pending === undefined) return state;
-  const digest = (rows.pending.message as StoredMessage).digest as Digest;
+  const digest = readStoredDigest(rows.pending.message, rows.pending.id);
   return { ...state, pending: { digest, count: rows.pending.count }, pendingId: rows.pending.id };
 }
 

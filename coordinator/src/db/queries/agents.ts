@@ -1,12 +1,14 @@
 import { and, asc, eq } from 'drizzle-orm';
 import type { Ed25519PublicJwk } from '../../../../shared/src/protocol.js';
 import type { Db } from '../client.js';
+import { parseStored } from '../errors.js';
 import { agents } from '../schema.js';
+import { AgentPublicKeySchema } from '../stored-values.js';
 
 export interface AgentRow {
   readonly id: string;
   readonly name: string;
-  readonly publicKey: unknown;
+  readonly publicKey: Ed25519PublicJwk;
   readonly kid: string;
   readonly status: 'active' | 'revoked';
   readonly enrolledAt: Date;
@@ -14,12 +16,20 @@ export interface AgentRow {
   readonly lastEventSeq: number | null;
 }
 
+/** A row as read: its public key checked (StoredDataError when this version cannot read it). */
+function agentRow(row: typeof agents.$inferSelect): AgentRow {
+  return {
+    ...row,
+    publicKey: parseStored(AgentPublicKeySchema, row.publicKey, `The public key of agent ${row.name}`),
+  };
+}
+
 export async function findActiveAgent(db: Db, id: string): Promise<AgentRow | undefined> {
   const [row] = await db
     .select()
     .from(agents)
     .where(and(eq(agents.id, id), eq(agents.status, 'active')));
-  return row;
+  return row === undefined ? undefined : agentRow(row);
 }
 
 export async function findActiveAgentByName(db: Db, name: string): Promise<AgentRow | undefined> {
@@ -27,11 +37,11 @@ export async function findActiveAgentByName(db: Db, name: string): Promise<Agent
     .select()
     .from(agents)
     .where(and(eq(agents.name, name), eq(agents.status, 'active')));
-  return row;
+  return row === undefined ? undefined : agentRow(row);
 }
 
-export function listAgents(db: Db): Promise<AgentRow[]> {
-  return db.select().from(agents).orderBy(asc(agents.name));
+export async function listAgents(db: Db): Promise<AgentRow[]> {
+  return (await db.select().from(agents).orderBy(asc(agents.name))).map(agentRow);
 }
 
 export async function insertAgent(
@@ -40,7 +50,7 @@ export async function insertAgent(
 ): Promise<AgentRow> {
   const [row] = await db.insert(agents).values(agent).returning();
   if (row === undefined) throw new Error('insert into agents returned no row');
-  return row;
+  return agentRow(row);
 }
 
 export async function touchAgent(db: Db, id: string, at: Date): Promise<void> {

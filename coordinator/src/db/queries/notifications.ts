@@ -8,6 +8,7 @@ import { ConflictError } from '../../../../shared/src/errors.js';
 import type { Db } from '../client.js';
 import { isUniqueViolation } from '../errors.js';
 import { notificationChannels as channels, notificationOutbox as outbox } from '../schema.js';
+import type { StoredObject } from '../stored-values.js';
 
 export type ChannelRow = typeof channels.$inferSelect;
 export type OutboxRow = typeof outbox.$inferSelect;
@@ -137,7 +138,7 @@ export interface CollapseRows {
   /** How many such messages the window holds (the opener included). */
   readonly recentSent: number;
   /** The digest of that window still to send, if any. */
-  readonly pending?: { readonly id: number; readonly message: unknown; readonly count: number };
+  readonly pending?: { readonly id: number; readonly message: StoredObject; readonly count: number };
 }
 
 export async function readCollapseRows(
@@ -189,7 +190,7 @@ export async function insertOutboxRow(
     channelId: string;
     kind: string;
     collapseKey: string | null;
-    message: unknown;
+    message: StoredObject;
     count: number;
     dueAt: Date;
     createdAt: Date;
@@ -201,7 +202,7 @@ export async function insertOutboxRow(
 export async function updateOutboxMessage(
   db: Db,
   id: number,
-  message: unknown,
+  message: StoredObject,
   count: number,
 ): Promise<void> {
   await db.update(outbox).set({ message, count }).where(eq(outbox.id, id));

@@ -1,16 +1,25 @@
 import { eq, sql } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Db } from '../client.js';
+import { parseStored, type StoredSchema } from '../errors.js';
 import { settings } from '../schema.js';
+import type { SettingValue } from '../stored-values.js';
 
-export async function getSetting(db: Db, key: string): Promise<unknown> {
+/** The setting's value read with its schema; undefined when unset; StoredDataError when unreadable. */
+export async function getSetting<T>(db: Db, key: string, schema: StoredSchema<T>): Promise<T | undefined> {
   const [row] = await db.select({ value: settings.value }).from(settings).where(eq(settings.key, key));
-  return row?.value;
+  return row === undefined ? undefined : parseStored(schema, row.value, `The setting ${key}`);
 }
 
 /** Stores `value` unless the key exists; returns what is stored either way (first writer wins). */
-export async function getOrInitSetting(db: Db, key: string, value: unknown): Promise<unknown> {
+export async function getOrInitSetting<T extends SettingValue>(
+  db: Db,
+  key: string,
+  value: T,
+  schema: StoredSchema<T>,
+): Promise<T> {
   await db.insert(settings).values({ key, value }).onConflictDoNothing();
-  return getSetting(db, key);
+  return (await getSetting(db, key, schema)) ?? value;
 }
 
 /**
@@ -29,13 +38,11 @@ export async function raiseCounterSetting(db: Db, key: string, atLeast: number):
       },
     })
     .returning({ value: settings.value });
-  const stored = row?.value;
-  if (typeof stored !== 'number') throw new Error(`setting ${key} does not hold a number`);
-  return stored;
+  return parseStored(z.number(), row?.value, `The setting ${key}`);
 }
 
 /** Stores `value` under `key`, replacing what was there. */
-export async function putSetting(db: Db, key: string, value: unknown): Promise<void> {
+export async function putSetting(db: Db, key: string, value: SettingValue): Promise<void> {
   await db
     .insert(settings)
     .values({ key, value })

@@ -1,7 +1,9 @@
 import { and, asc, desc, eq, gt, gte, lt, sql } from 'drizzle-orm';
 import type { PowerState } from '../../../../shared/src/protocol.js';
 import type { Db } from '../client.js';
+import { parseStored } from '../errors.js';
 import { agents, upsEvents, upsStates } from '../schema.js';
+import { type UpsVars, UpsVarsSchema } from '../stored-values.js';
 import { recordReading } from './ups-readings.js';
 
 export interface NewUpsEvent {
@@ -84,7 +86,10 @@ export function recordUpsEvent(db: Db, event: NewUpsEvent): Promise<RecordOutcom
       powerSince,
       dead: event.dead,
       status: event.status === null ? null : [...event.status],
-      vars: { ...((previous?.vars as Record<string, string> | undefined) ?? {}), ...event.vars },
+      vars: {
+        ...(previous === undefined ? {} : storedVars(previous.vars, `UPS ${event.ups}`)),
+        ...event.vars,
+      },
       lastEvents: event.events.length > 0 ? [...event.events] : (previous?.lastEvents ?? []),
       observedAt: event.observedAt,
       reportedBy: event.agentId,
@@ -103,8 +108,16 @@ export function recordUpsEvent(db: Db, event: NewUpsEvent): Promise<RecordOutcom
   });
 }
 
-export function listUpsStates(db: Db) {
-  return db.select().from(upsStates).orderBy(upsStates.ups);
+/** Stored NUT variables, checked; StoredDataError when this version cannot read them. */
+function storedVars(vars: unknown, of: string): UpsVars {
+  return parseStored(UpsVarsSchema, vars, `The variables of ${of}`);
+}
+
+export async function listUpsStates(db: Db) {
+  return (await db.select().from(upsStates).orderBy(upsStates.ups)).map((row) => ({
+    ...row,
+    vars: storedVars(row.vars, `UPS ${row.ups}`),
+  }));
 }
 
 export interface UpsEventFilter {
@@ -151,7 +164,8 @@ export function listUpsEvents(db: Db, filter: UpsEventFilter) {
     .innerJoin(agents, eq(agents.id, upsEvents.agentId))
     .where(and(...conditions))
     .orderBy(filter.afterId === undefined ? desc(upsEvents.id) : asc(upsEvents.id))
-    .limit(filter.limit);
+    .limit(filter.limit)
+    .then((rows) => rows.map((row) => ({ ...row, vars: storedVars(row.vars, `UPS event ${row.id}`) })));
 }
 
 /** The newest event id (where `events --follow` starts). */
