@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { CloseCode } from '../../shared/src/protocol.js';
 import { generateSigningKey } from '../../shared/src/signing.js';
-import { agentCommand, EXIT_GAVE_UP, enrollCommand } from './cli.js';
+import { agentCommand, EXIT_GAVE_UP, enrollCommand, rotateKeyCommand } from './cli.js';
 import { writeEnrollment } from './state-dir.js';
 import { createTempDir } from './test-support.js';
 
@@ -66,6 +66,16 @@ describe('cli', () => {
       ),
     ).toBe(1);
     expect(err.join('')).toMatch(/^upsfleet enroll: .*already enrolled/);
+  });
+
+  it('agent, enroll, rotate-key: --help (or -h) prints the usage on stdout and exits 0', async () => {
+    expect(await agentCommand(['--help'], io())).toBe(0);
+    expect(out.join('')).toMatch(/^usage: upsfleet agent --config FILE/);
+    expect(await enrollCommand(['-h'], io())).toBe(0);
+    expect(out.join('')).toContain('usage: upsfleet enroll --coordinator URL');
+    expect(await rotateKeyCommand(['--help'], io())).toBe(0);
+    expect(out.join('')).toContain('usage: upsfleet rotate-key --config FILE');
+    expect(err).toEqual([]);
   });
 
   it('agent: exits 2 without --config and 1 on a bad config', async () => {

@@ -37,15 +37,21 @@ export interface CliDeps {
 
 type FlagOptions = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>;
 
+/** The flags as strings; `help` when --help (or -h) was given: the usage, on stdout, exit 0. */
 function parseFlags(
   argv: string[],
   options: FlagOptions,
-): { ok: true; values: Record<string, string | undefined> } | { ok: false; message: string } {
+): { ok: true; help: boolean; values: Record<string, string | undefined> } | { ok: false; message: string } {
   try {
-    const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+    const { values } = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    });
     const strings: Record<string, string | undefined> = {};
     for (const [key, value] of Object.entries(values)) if (typeof value === 'string') strings[key] = value;
-    return { ok: true, values: strings };
+    return { ok: true, help: values.help === true, values: strings };
   } catch (error) {
     return { ok: false, message: errorMessage(error) };
   }
@@ -64,6 +70,10 @@ export async function enrollCommand(argv: string[], deps: CliDeps = {}): Promise
   if (!parsed.ok) {
     err(`upsfleet enroll: ${parsed.message}\n${ENROLL_USAGE}`);
     return 2;
+  }
+  if (parsed.help) {
+    out(ENROLL_USAGE);
+    return 0;
   }
   const coordinatorUrl = parsed.values.coordinator ?? env.UPSFLEET_COORDINATOR;
   const token = parsed.values.token ?? env.UPSFLEET_ENROLL_TOKEN;
@@ -120,11 +130,16 @@ function firstSignal(cancel: AbortSignal): Promise<string> {
 }
 
 export async function agentCommand(argv: string[], deps: CliDeps = {}): Promise<number> {
+  const out = deps.stdout ?? ((text: string) => process.stdout.write(text));
   const err = deps.stderr ?? ((text: string) => process.stderr.write(text));
   const parsed = parseFlags(argv, { config: { type: 'string' }, 'log-level': { type: 'string' } });
   if (!parsed.ok) {
     err(`upsfleet agent: ${parsed.message}\n${AGENT_USAGE}`);
     return 2;
+  }
+  if (parsed.help) {
+    out(AGENT_USAGE);
+    return 0;
   }
   const configPath = parsed.values.config;
   const level = parsed.values['log-level'] ?? 'info';
@@ -170,6 +185,10 @@ export async function rotateKeyCommand(argv: string[], deps: CliDeps = {}): Prom
   const out = deps.stdout ?? ((text: string) => process.stdout.write(text));
   const err = deps.stderr ?? ((text: string) => process.stderr.write(text));
   const parsed = parseFlags(argv, { config: { type: 'string' } });
+  if (parsed.ok && parsed.help) {
+    out(ROTATE_USAGE);
+    return 0;
+  }
   if (!parsed.ok || parsed.values.config === undefined) {
     err(`upsfleet rotate-key: ${parsed.ok ? 'missing --config' : parsed.message}\n${ROTATE_USAGE}`);
     return 2;

@@ -3,14 +3,14 @@
  * it with (shared/src/admin-api.ts). Failures are typed so that the CLI can say what happened and
  * exit with a code that means something (exit-codes.ts).
  */
-import { type EventSourceMessage, EventSourceParserStream } from 'eventsource-parser/stream';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { z } from 'zod';
 import { ApiError, UnexpectedResponseError, UnreachableError } from './errors.js';
+import { type HttpAnswer, httpRequest, readText } from './http-request.js';
 
 export interface AdminClientOptions {
   readonly url: string;
   readonly token: string | undefined;
-  readonly fetch?: typeof globalThis.fetch;
 }
 
 /** The parts of an RFC 9457 problem document the CLI shows. */
@@ -35,7 +35,6 @@ const HINT: Record<number, string> = {
 };
 
 export function createAdminClient(options: AdminClientOptions) {
-  const fetchImpl = options.fetch ?? globalThis.fetch;
   const base = options.url.replace(/\/+$/, '');
 
   /** Sends the request; an unreachable coordinator or an error answer becomes a typed error. */
@@ -43,17 +42,17 @@ export function createAdminClient(options: AdminClientOptions) {
     method: string,
     path: string,
     init: { body?: unknown; headers?: Record<string, string>; signal: AbortSignal },
-  ): Promise<Response> {
-    let response: Response;
+  ): Promise<HttpAnswer> {
+    let response: HttpAnswer;
     try {
-      response = await fetchImpl(`${base}${path}`, {
+      response = await httpRequest(`${base}${path}`, {
         method,
         headers: {
           ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
           ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
           ...init.headers,
         },
-        ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
         signal: init.signal,
       });
     } catch (cause) {
@@ -63,14 +62,13 @@ export function createAdminClient(options: AdminClientOptions) {
         init.signal.reason.name === 'AbortError'
       )
         throw cause;
-      const reason =
-        cause instanceof Error && cause.cause instanceof Error ? cause.cause.message : String(cause);
+      const reason = cause instanceof Error ? cause.message : String(cause);
       throw new UnreachableError(
         `cannot reach the coordinator at ${base} (${reason}): is it running? Set --url or UPSFLEET_URL`,
       );
     }
-    if (!response.ok) {
-      const text = await response.text();
+    if (response.status < 200 || response.status > 299) {
+      const text = await readText(response.body);
       const { detail, errors } = problemOf(text);
       const message = `${method} ${path}: ${response.status} ${detail ?? (text.slice(0, 200) || response.statusText)}${HINT[response.status] ?? ''}`;
       throw new ApiError(message, response.status, errors);
@@ -85,7 +83,7 @@ export function createAdminClient(options: AdminClientOptions) {
     body?: unknown,
   ): Promise<z.output<S>> {
     const response = await send(method, path, { body, signal: AbortSignal.timeout(30_000) });
-    const text = await response.text();
+    const text = await readText(response.body);
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -123,19 +121,16 @@ export function createAdminClient(options: AdminClientOptions) {
         },
         signal: init.signal,
       });
-      if (response.body === null) return;
-      const messages = response.body
-        .pipeThrough(new TextDecoderStream())
-        .pipeThrough(new EventSourceParserStream())
-        .getReader();
+      const messages: EventSourceMessage[] = [];
+      const parser = createParser({ onEvent: (message) => messages.push(message) });
+      response.body.setEncoding('utf8');
       try {
-        for (;;) {
-          const { value, done } = await messages.read();
-          if (done) return;
-          yield value;
+        for await (const chunk of response.body) {
+          parser.feed(chunk);
+          while (messages.length > 0) yield messages.shift() as EventSourceMessage;
         }
       } finally {
-        await messages.cancel().catch(() => undefined);
+        response.body.destroy();
       }
     },
   };

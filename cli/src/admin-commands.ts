@@ -14,6 +14,7 @@ import {
 import { formatTable } from '../../shared/src/text-table.js';
 import { tokensCommand } from './access-commands.js';
 import { createAdminClient } from './admin-client.js';
+import { ADMIN_USAGE } from './admin-usage.js';
 import { ago, type CliContext, str } from './cli-context.js';
 import { auditCommand, eventsCommand, runsCommand } from './history-commands.js';
 import { hostsText } from './hosts-text.js';
@@ -93,11 +94,16 @@ export async function adminCommand(
       'read-only': { type: 'boolean' },
       address: { type: 'string' },
       remove: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
     strict: true,
   });
   const write = io.write ?? ((text: string) => process.stdout.write(text));
+  if (values.help === true) {
+    write(ADMIN_USAGE);
+    return 0;
+  }
   let interrupted: Promise<void> | undefined;
   const ctx: CliContext = {
     client: createAdminClient({

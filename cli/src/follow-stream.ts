@@ -3,7 +3,7 @@
  * `events --follow` and `drill`: each message to a handler, and after a dropped connection a
  * reconnect (with backoff) that resumes after the last message seen, so nothing is missed.
  */
-import type { EventSourceMessage } from 'eventsource-parser/stream';
+import type { EventSourceMessage } from 'eventsource-parser';
 import { nextDelay } from '../../shared/src/backoff.js';
 import type { AdminClient } from './admin-client.js';
 import { ApiError } from './errors.js';

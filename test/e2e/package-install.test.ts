@@ -71,6 +71,14 @@ describe('the npm package', () => {
     expect(stdout).toContain('upsfleet policy plan');
   });
 
+  it('`upsfleet agent --help` and `upsfleet status --help` print their usage and exit 0', async () => {
+    // execFile rejects on a non-zero exit: resolving is exit code 0.
+    const agent = await run(upsfleet, ['agent', '--help'], { cwd: dir, env });
+    expect(agent.stdout).toMatch(/^usage: upsfleet agent --config FILE/);
+    const status = await run(upsfleet, ['status', '--help'], { cwd: dir, env });
+    expect(status.stdout).toMatch(/^Admin commands/);
+  });
+
   it('`npx upsfleet demo` runs from the installed package', async () => {
     const { stdout } = await run('npx', ['--no-install', 'upsfleet', 'demo'], {
       cwd: dir,
