@@ -61,10 +61,11 @@ export async function runCliStart(context: BenchContext): Promise<Row[]> {
     const dataDir = await context.embeddedDataDir(dir, 'data');
     const coordinator = await startCoordinator(scope, 'coordinator-cli', { dataDir });
     const admin = ['status', '--url', coordinator.url, '--token', ADMIN_TOKEN];
-    const variants = [
+    const variants: { name: string; args: string[]; key?: string }[] = [
       {
         name: 'installed (bundle): `upsfleet status`',
         args: [join('dist', 'cli', 'upsfleet.mjs'), ...admin],
+        key: 'cli-start-status',
       },
       {
         name: 'installed (bundle): `upsfleet --help`',
@@ -85,6 +86,7 @@ export async function runCliStart(context: BenchContext): Promise<Row[]> {
         value: summarize(runs.map((r) => r.wallMs)),
         unit: 'ms',
         note: 'wall time, machine load included',
+        ...(variant.key === undefined ? {} : { key: variant.key }),
       });
       rows.push({
         figure: FIGURE,

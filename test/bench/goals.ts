@@ -77,6 +77,12 @@ export const GOALS: readonly Goal[] = [
     met: atMost(400),
   },
   {
+    figure: 'admin command start, `upsfleet status` (installed bundle) spawn → exit',
+    goal: '≤ 200 ms (issue 15)',
+    keys: { 'cli-start-status': '' },
+    met: atMost(200),
+  },
+  {
     figure: 'agent idle RSS, polling upsd at 1 Hz',
     goal: '≤ 40 MiB',
     keys: { 'agent-idle-rss': '' },
