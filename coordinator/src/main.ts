@@ -24,6 +24,7 @@ import { createApp } from './http/app.js';
 import { notificationOperations } from './http/routes/admin/notification-ops.js';
 import { metricsRoutes } from './http/routes/metrics.js';
 import { createLiveFeed } from './live/live-feed.js';
+import { readStatusChannelHealth } from './metrics/channel-health.js';
 import { createMetrics } from './metrics/create-metrics.js';
 import { addProcessMetrics } from './metrics/process-metrics.js';
 import { createUpsStateReader } from './metrics/ups-state-reader.js';
@@ -85,14 +86,7 @@ export async function startCoordinator(
       resumeSettleMs: config.resumeSettleMs,
       onCommitted: () => live.changed(),
     });
-    const channelHealth = async () =>
-      (await notifier.health()).map((channel) => ({
-        name: channel.name,
-        failing: channel.failing,
-        consecutiveFailures: channel.consecutiveFailures,
-        pending: channel.outbox.pending,
-        lastError: channel.lastError,
-      }));
+    const channelHealth = () => readStatusChannelHealth(db);
     const metrics = createMetrics({
       readUpsStates: createUpsStateReader(db),
       connectedAgents: () => hub.size,

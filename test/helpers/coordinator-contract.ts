@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CloseCode, MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../../shared/src/protocol.js';
 import { generateSigningKey, type SigningKeyPair } from '../../shared/src/signing.js';
-import { signAgentAuth } from '../../shared/src/tokens.js';
+import { signAgentAuth, signUpsEvent } from '../../shared/src/tokens.js';
+import { startReceiver, wechatOk } from '../notify/receiver.js';
 
 export interface RunningCoordinatorUnderTest {
   readonly url: string;
@@ -274,6 +275,85 @@ export function describeCoordinatorContract(
       expect((await admin('POST', '/api/v1/hosts/contract-host/revoke')).status).toBe(200);
       expect(await revoked).toBe(CloseCode.Revoked);
       expect((await connect(url, await agentToken())).status).toBe(401);
+    });
+
+    it('sends a power event to a WeChat Work robot (a webhook receiver on 127.0.0.1), again after a refusal', async () => {
+      // The robot is down for the first attempt: the message is retried after the backoff (5 s at
+      // most for the first retry), by the loop's timer on Node and by the object's alarm at the edge.
+      let answered = 0;
+      const robot = await startReceiver({
+        respond: (request) => (answered++ === 0 ? { status: 503, body: 'unavailable' } : wechatOk(request)),
+      });
+      try {
+        const created = await admin('POST', '/api/v1/enrollments', { name: 'contract-watcher' });
+        const { token } = (await created.json()) as { token: string };
+        const { keyPair } = await generateSigningKey();
+        const enrolled = await fetch(`${url}/agent/v1/enroll`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ token, name: 'contract-watcher', publicKey: keyPair.publicJwk }),
+        });
+        const { agentId } = (await enrolled.json()) as { agentId: string };
+        const policy = await admin('PUT', '/api/v1/policy', {
+          ups: [{ name: 'contract-ups', watcher: 'contract-watcher' }],
+        });
+        expect(policy.status).toBe(200);
+        const channel = await admin('PUT', '/api/v1/notifications/channels/contract-robot', {
+          name: 'contract-robot',
+          type: 'wechat-work',
+          url: robot.url('/cgi-bin/webhook/send?key=contract-robot-key'),
+          format: 'text',
+          events: ['onbatt'],
+        });
+        expect(channel.status).toBe(201);
+        const listed = (await (await admin('GET', '/api/v1/notifications/channels')).json()) as {
+          items: { name: string }[];
+        };
+        expect(listed.items.map((item) => item.name)).toEqual(['contract-robot']);
+
+        const now = Date.now();
+        const event = await signUpsEvent(
+          keyPair,
+          agentId,
+          {
+            seq: 1,
+            ups: 'contract-ups',
+            observedAt: now,
+            status: ['OB', 'DISCHRG'],
+            events: ['ONBATT'],
+            vars: { 'battery.charge': '87', 'battery.runtime': '840' },
+          },
+          now,
+        );
+        const pushed = await fetch(`${url}/agent/v1/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ events: [event] }),
+        });
+        expect(pushed.status).toBe(200);
+
+        const refused = await robot.next();
+        expect(refused.method).toBe('POST');
+        expect(refused.path).toBe('/cgi-bin/webhook/send?key=contract-robot-key');
+        const body = JSON.parse(refused.body) as { msgtype: string; text: { content: string } };
+        expect(body.msgtype).toBe('text');
+        expect(body.text.content).toContain('UPS contract-ups on battery');
+        expect(body.text.content).toContain('charge 87 %');
+        const retried = await robot.next();
+        expect(retried.body).toBe(refused.body);
+        // Recorded as delivered: the channel is healthy again and nothing waits in its outbox.
+        const channelStatus = async () => {
+          const status = (await (await admin('GET', '/api/v1/status')).json()) as {
+            notifications: { name: string }[];
+          };
+          return status.notifications.find((entry) => entry.name === 'contract-robot');
+        };
+        await expect
+          .poll(channelStatus)
+          .toMatchObject({ pending: 0, consecutiveFailures: 0, failing: false });
+      } finally {
+        await robot.close();
+      }
     });
 
     // Last: a runtime may close the connection after refusing the body unread.

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { createAlarmScheduler } from './alarm-scheduler.js';
 import type { DurableObjectStorage } from './workerd-types.js';
 
-function setup(connected = true, leaseConnected = connected) {
+function setup(
+  connected = true,
+  leaseConnected = connected,
+  deliver?: (now: number) => Promise<number | undefined>,
+) {
   let now = 1_000_000;
   let alarm: number | null = null;
   const storage = {
@@ -31,6 +35,7 @@ function setup(connected = true, leaseConnected = connected) {
         return Promise.resolve();
       },
     },
+    ...(deliver === undefined ? {} : { deliver: () => deliver(now) }),
   });
   return {
     alarms,
@@ -114,5 +119,71 @@ describe("one Durable Object alarm for the engine's deadline, the agents' keepal
     expect(t.keepalives).toEqual([1_000_000]);
     expect(ticks).toEqual([]);
     expect(t.alarm()).toBe(1_020_000);
+  });
+});
+
+/** Lets a finished delivery step's continuation (which re-arms) run. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+}
+
+describe('notification delivery steps on the same alarm', () => {
+  /** Each step started, with its start time; the test ends it with the next due time. */
+  function withSteps(connected = false) {
+    const steps: { at: number; end: (next: number | undefined) => void }[] = [];
+    const t = setup(connected, connected, (now) => new Promise((end) => steps.push({ at: now, end })));
+    return { ...t, steps };
+  }
+
+  it('runs a step when one is made due, then arms the next due time the step returned', async () => {
+    const t = withSteps();
+    t.alarms.deliverAt(1_000_000); // a commit queued messages
+    expect(t.alarm()).toBe(1_000_000);
+    await t.alarms.fire(false);
+    expect(t.steps.map((step) => step.at)).toEqual([1_000_000]);
+    expect(t.alarm()).toBeNull(); // nothing else is due while the step runs
+    t.steps[0]?.end(1_004_000); // a retry after backoff
+    await settle();
+    expect(t.alarm()).toBe(1_004_000);
+    t.advance(1_004_000);
+    await t.alarms.fire(false);
+    t.steps[1]?.end(undefined); // the outbox is empty: no more wake-ups for it
+    await settle();
+    expect(t.steps.map((step) => step.at)).toEqual([1_000_000, 1_004_000]);
+    expect(t.alarm()).toBeNull();
+  });
+
+  it('keeps the earliest due time, and runs a step made due during another one right after it', async () => {
+    const t = withSteps();
+    t.alarms.deliverAt(1_020_000);
+    t.alarms.deliverAt(1_030_000);
+    expect(t.alarm()).toBe(1_020_000);
+    t.alarms.deliverAt(1_000_000);
+    expect(t.alarm()).toBe(1_000_000);
+    await t.alarms.fire(false);
+    t.alarms.deliverAt(1_000_000); // another commit while the step sends
+    t.alarms.deliverAt(1_000_000);
+    await t.alarms.fire(false); // an alarm for something else: no second step at the same time
+    expect(t.steps).toHaveLength(1);
+    t.steps[0]?.end(1_060_000);
+    await settle();
+    expect(t.alarm()).toBe(1_000_000);
+    await t.alarms.fire(false);
+    expect(t.steps).toHaveLength(2);
+  });
+
+  it('does not hold up the lease while a step waits for a chat service that hangs', async () => {
+    const t = withSteps(true);
+    t.alarms.keepalive(true);
+    t.alarms.deliverAt(1_000_000);
+    await t.alarms.fire(false); // resolves although the step has not ended
+    expect(t.steps).toHaveLength(1);
+    expect(t.alarm()).toBe(1_005_000);
+    t.advance(1_005_000);
+    await t.alarms.fire(false);
+    expect(t.leases).toEqual([1_005_000]);
+    t.steps[0]?.end(undefined);
+    await settle();
+    expect(t.alarm()).toBe(1_010_000);
   });
 });

@@ -1,14 +1,20 @@
 /**
- * A Durable Object has one alarm; the edge coordinator needs three wake-ups from it: the engine's
+ * A Durable Object has one alarm; the edge coordinator needs four wake-ups from it: the engine's
  * next deadline (the fleet's Scheduler seam: stage delays, grace, the dead-UPS rule), the
- * keepalive that agents need (they drop a connection on which nothing arrived for 45 s) and the
+ * keepalive that agents need (they drop a connection on which nothing arrived for 45 s), the
  * lease (fleet/lease.ts: due every lease interval after the last round while agents are connected;
- * without it hosts count as on their own). The alarm is set to the earliest of the three. It is durable: after an eviction or a restart it still fires,
- * and the object's start re-evaluates the engine (resume), which arms the next deadline again.
+ * without it hosts count as on their own) and the notification outbox's next due message (one
+ * delivery step, notify/delivery.ts, returns it; a commit that queued messages makes it due now).
+ * The alarm is set to the earliest of the four. It is durable: after an eviction or a restart it
+ * still fires, and the object's start re-evaluates the engine (resume) and makes a delivery step
+ * due, which arm their next deadlines again.
  */
 import type { Clock } from '../../../shared/src/clock.js';
 import type { Scheduler } from '../fleet/scheduler.js';
 import type { DurableObjectStorage } from './workerd-types.js';
+
+/** When a delivery step failed after all (it should not), the next one is due this much later. */
+const DELIVERY_RETRY_MS = 5_000;
 
 export interface AlarmScheduler {
   /** The fleet's engine timer. */
@@ -17,10 +23,16 @@ export interface AlarmScheduler {
   keepalive(on: boolean): void;
   /**
    * The alarm fired: runs what is due (the engine's task, the keepalive, the lease; the keepalive
-   * also when `forceKeepalive`, after an eviction lost its schedule) and re-arms. Resolves when the
-   * lease round it started (a database round trip) has ended.
+   * also when `forceKeepalive`, after an eviction lost its schedule; a notification delivery step)
+   * and re-arms. Resolves when the lease round it started (a database round trip) has ended; a
+   * delivery step goes on after that and re-arms when it ends.
    */
   fire(forceKeepalive: boolean): Promise<void>;
+  /**
+   * A notification delivery step is due at `at` (now: after a commit that queued messages), unless
+   * one is due earlier already.
+   */
+  deliverAt(at: number): void;
 }
 
 export function createAlarmScheduler(deps: {
@@ -34,17 +46,27 @@ export function createAlarmScheduler(deps: {
    * a round, or returns undefined when no agent is connected (leases stop, like keepalives).
    */
   readonly lease?: { readonly intervalMs: number; readonly renew: () => Promise<void> | undefined };
+  /**
+   * One notification delivery step: sends what is due and resolves with when the next message
+   * falls due (undefined: none waits). Never rejects. One step at a time; a step made due while
+   * one runs follows it.
+   */
+  readonly deliver?: () => Promise<number | undefined>;
 }): AlarmScheduler {
-  const { storage, clock, lease } = deps;
+  const { storage, clock, lease, deliver } = deps;
   let engine: { at: number; task: () => void } | undefined;
   let keepaliveAt: number | undefined;
   let leaseAt: number | undefined;
+  let deliverAt: number | undefined;
+  let delivering = false;
 
   const arm = () => {
     const next = Math.min(
       engine?.at ?? Number.POSITIVE_INFINITY,
       keepaliveAt ?? Number.POSITIVE_INFINITY,
       leaseAt ?? Number.POSITIVE_INFINITY,
+      // While a step runs, the next one waits for its end (which re-arms).
+      delivering ? Number.POSITIVE_INFINITY : (deliverAt ?? Number.POSITIVE_INFINITY),
     );
     // Storage writes are ordered and confirmed before any output leaves the object (output gate).
     void (Number.isFinite(next) ? storage.setAlarm(next) : storage.deleteAlarm());
@@ -80,11 +102,29 @@ export function createAlarmScheduler(deps: {
         round = lease.renew();
         leaseAt = round === undefined ? undefined : now + lease.intervalMs;
       }
+      if (deliver !== undefined && !delivering && deliverAt !== undefined && deliverAt <= now) {
+        deliverAt = undefined;
+        delivering = true;
+        // Not awaited: a chat service that hangs (up to the request timeout) must not hold up the
+        // alarm's next round, and with it the lease. The step re-arms when it ends.
+        void deliver()
+          .catch(() => clock.now() + DELIVERY_RETRY_MS)
+          .then((next) => {
+            delivering = false;
+            if (next !== undefined) deliverAt = Math.min(deliverAt ?? next, next);
+            arm();
+          });
+      }
       const due = engine !== undefined && engine.at <= now ? engine : undefined;
       if (due !== undefined) engine = undefined;
       arm();
       due?.task();
       await round;
+    },
+    deliverAt(at) {
+      if (deliverAt !== undefined && deliverAt <= at) return;
+      deliverAt = at;
+      arm();
     },
   };
 }

@@ -4,7 +4,9 @@
  * Agents' WebSockets are held through the hibernation API, so the object may be evicted while they
  * stay connected; its alarm is the durable timer (stage delays, grace, the dead-UPS rule) and the
  * keepalive that agents need (they drop a connection silent for 45 s), and it renews the fleet's
- * lease every lease interval while agents are connected (as the Node coordinator's timer does).
+ * lease every lease interval while agents are connected (as the Node coordinator's timer does). It
+ * also drives notification delivery: the same outbox and delivery step as on Node, each step run
+ * by the alarm at the outbox's next due time rather than by a polling timer.
  */
 import { systemClock } from '../../../shared/src/clock.js';
 import { errorMessage } from '../../../shared/src/errors.js';
@@ -22,11 +24,13 @@ import { createLease } from '../fleet/lease.js';
 import { bearerToken } from '../http/admin-auth.js';
 import { createApp } from '../http/app.js';
 import { type Problem, problemOf, problemParts } from '../http/problem.js';
+import { notificationOperations } from '../http/routes/admin/notification-ops.js';
 import { metricsRoutes } from '../http/routes/metrics.js';
 import { createLiveFeed } from '../live/live-feed.js';
-import { readMetricsChannelHealth } from '../metrics/channel-health.js';
+import { readStatusChannelHealth } from '../metrics/channel-health.js';
 import { createMetrics } from '../metrics/create-metrics.js';
 import { createUpsStateReader } from '../metrics/ups-state-reader.js';
+import { createDelivery } from '../notify/delivery.js';
 import { type AgentConnection, createHub, type Hub } from '../ws/hub.js';
 import {
   AGENT_WS_PATH,
@@ -259,6 +263,14 @@ export class FleetObject {
       logger,
       intervalMs: config.coordinator.leaseIntervalMs,
     });
+    // Notifications: written to the outbox in each decision's transaction, as on Node; each
+    // delivery step is run by the alarm, which a commit that queued messages makes due at once.
+    const delivery = createDelivery({
+      db,
+      clock,
+      logger,
+      onOutcome: (channel, outcome) => metrics.hooks.notification(channel, outcome),
+    });
     const alarms = createAlarmScheduler({
       storage: this.ctx.storage,
       clock,
@@ -268,6 +280,7 @@ export class FleetObject {
         intervalMs: lease.intervalMs,
         renew: () => (this.ctx.getWebSockets().length > 0 ? lease.renew() : undefined),
       },
+      deliver: () => delivery.deliverDue(),
     });
     // The dashboard's live stream, told of each committed decision (as on Node).
     const live = createLiveFeed({ db, isConnected: (id) => hub.isConnected(id), logger });
@@ -281,6 +294,7 @@ export class FleetObject {
       // Woken from hibernation with agents still connected, nothing was missed: no settling.
       resumeSettleMs: sockets.length > 0 ? 0 : config.coordinator.resumeSettleMs,
       scheduler: alarms.scheduler,
+      notifier: { publish: delivery.publish, kick: () => alarms.deliverAt(clock.now()) },
       onCommitted: () => live.changed(),
       get metrics() {
         return metrics.hooks;
@@ -293,7 +307,7 @@ export class FleetObject {
       connectedAgents: () => hub.size,
       engineState: () => fleet.state,
       policy: () => fleet.policy,
-      readChannelHealth: () => readMetricsChannelHealth(db),
+      readChannelHealth: () => readStatusChannelHealth(db),
       logger,
     });
     // What hosts report about themselves (own readings, what they did on their own), as on Node:
@@ -317,6 +331,17 @@ export class FleetObject {
       replayGuard,
       live,
       hostReports,
+      channelHealth: () => readStatusChannelHealth(db),
+      adminOperations: notificationOperations({
+        db,
+        clock,
+        logger,
+        signingKey,
+        agentKeys,
+        fleet,
+        hub,
+        notifier: delivery,
+      }),
       onAuthFailure: () => metrics.hooks.authFailure('admin'),
       metrics: (readScope) => ({
         app: metricsRoutes({ metrics, auth: metricsPublic ? undefined : readScope }),
@@ -350,6 +375,8 @@ export class FleetObject {
     // A lease at once: to the agents still connected, and for the hellos of those coming.
     await lease.renew();
     alarms.keepalive(sockets.length > 0);
+    // Whatever the outbox holds that is due (left by an eviction or a restart) goes out now.
+    alarms.deliverAt(clock.now());
     return {
       config,
       logger,

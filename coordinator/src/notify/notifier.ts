@@ -1,213 +1,25 @@
 /**
- * The I/O shell of notifications. `publish` renders facts and writes them to the outbox in the
- * caller's transaction (inside a savepoint: a failure there is logged and never undoes the caller's
- * decision). One delivery loop, woken by `kick()` or by one timer at the next due time, claims due
- * rows and sends them: channels in parallel, each channel's rows in order, every request bounded by a
- * timeout. A dead chat service only delays its own messages (exponential backoff with jitter, then
- * `failed`, kept and visible); nothing here throws into the engine or waits for it.
+ * Notification delivery on Node: one loop around the shared delivery step (delivery.ts), woken by
+ * `kick()` after a commit that queued messages, or by one timer at the next due time the step
+ * returned (at most a minute away: a missed kick only delays). The edge runs the same step from its
+ * Durable Object's alarm instead (edge/alarm-scheduler.ts), since a timer would keep it awake.
  */
-import { type BackoffOptions, nextDelay } from '../../../shared/src/backoff.js';
-import type { Clock } from '../../../shared/src/clock.js';
-import { errorMessage, NotFoundError } from '../../../shared/src/errors.js';
-import type { Logger } from '../../../shared/src/logger.js';
-import type { Db } from '../db/client.js';
-import {
-  type ChannelRow,
-  claimDue,
-  deferChannel,
-  findChannel,
-  listChannels,
-  markFailed,
-  markRetry,
-  markSent,
-  nextDueAt,
-  type OutboxRow,
-  pruneSent,
-  recordChannelFailure,
-  recordChannelSuccess,
-  resumeChannel,
-} from '../db/queries/notifications.js';
-import { type ChannelConfig, type ChannelType, parseChannelConfig } from './channels.js';
-import type { StoredMessage } from './collapse.js';
-import type { NotificationFact } from './facts.js';
-import { formatRequest } from './formatters.js';
-import { type ChannelHealth, readChannelHealth } from './health.js';
-import { describeTarget, FAILING_AFTER, scrub, secretsOf } from './masking.js';
-import { toMessage } from './messages.js';
-import { enqueue } from './outbox.js';
-import type { Outcome } from './responses.js';
-import { sendRequest } from './send.js';
-import { readStoredMessage } from './stored-message.js';
+import { createDelivery, type DeliveryOptions } from './delivery.js';
 
-/** 5 s doubling to 15 min: twelve attempts span about an hour and a half. */
-export const NOTIFY_BACKOFF: BackoffOptions = { initial: 5_000, max: 15 * 60_000, factor: 2 };
-
-export type DeliveryResult = Outcome['result'];
-
-export interface NotifierOptions {
-  readonly db: Db;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly fetch?: typeof globalThis.fetch;
-  /** Attempts per message before it is marked failed. */
-  readonly maxAttempts?: number;
-  readonly backoff?: BackoffOptions;
-  /** Per request, answer body included. */
-  readonly timeoutMs?: number;
-  readonly collapseWindowMs?: number;
-  /** Rows claimed per round. */
-  readonly batchSize?: number;
-  /** Sent rows are deleted after this long (failed ones stay). */
-  readonly keepSentMs?: number;
-  readonly random?: () => number;
-  /** Every delivery outcome, for metrics. */
-  readonly onOutcome?: (channel: string, outcome: DeliveryResult, type: ChannelType) => void;
-}
-
-export interface TestResult {
-  readonly ok: boolean;
-  /** The HTTP status, when there was an answer. */
-  readonly status?: number;
-  readonly error?: string;
-}
+export { type DeliveryResult, NOTIFY_BACKOFF, type TestResult } from './delivery.js';
+export type NotifierOptions = DeliveryOptions;
 
 /** Even without a kick, the loop looks at the outbox this often (a missed kick only delays). */
 const IDLE_POLL_MS = 60_000;
-/** After the database failed under the loop. */
-const ERROR_RETRY_MS = 5_000;
-/** A Retry-After is honoured within these bounds. */
-const MIN_RETRY_AFTER_MS = 1_000;
-const MAX_RETRY_AFTER_MS = 3_600_000;
-const PRUNE_EVERY_MS = 3_600_000;
 
 export function createNotifier(options: NotifierOptions) {
-  const { db, clock, logger } = options;
-  const fetchImpl = options.fetch ?? globalThis.fetch;
-  const maxAttempts = options.maxAttempts ?? 12;
-  const backoff = options.backoff ?? NOTIFY_BACKOFF;
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const batchSize = options.batchSize ?? 50;
-  const keepSentMs = options.keepSentMs ?? 7 * 86_400_000;
-  const random = options.random ?? Math.random;
-  const windowMs = options.collapseWindowMs;
-
+  const { clock } = options;
+  const delivery = createDelivery(options);
   let stopped = true;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let again = false;
-  let lastPrune = Number.NEGATIVE_INFINITY;
   let stopping = new AbortController();
-
-  /** One HTTP request; undefined when stop() cut it short (the row stays due, sent after a restart). */
-  function send(config: ChannelConfig, message: StoredMessage, count: number) {
-    const request = formatRequest(config, message, count, clock.now());
-    return sendRequest(fetchImpl, config.type, request, { timeoutMs, stop: stopping.signal, clock });
-  }
-
-  function report(channel: ChannelRow, outcome: DeliveryResult): void {
-    try {
-      options.onOutcome?.(channel.name, outcome, channel.type as ChannelType);
-    } catch (error) {
-      logger.warn('notification outcome hook failed', { error: errorMessage(error) });
-    }
-  }
-
-  async function failure(channel: ChannelRow, error: string, now: Date): Promise<void> {
-    const failures = await recordChannelFailure(db, channel.id, error, now);
-    if (failures === FAILING_AFTER)
-      logger.error('notification channel failing', { channel: channel.name, failures, error });
-  }
-
-  /**
-   * Sends one row; true when the channel is not tried again in this round (`rest`: its other rows of
-   * this round, which then wait with it).
-   */
-  async function deliver(
-    channel: ChannelRow,
-    config: ChannelConfig,
-    row: OutboxRow,
-    message: StoredMessage,
-    rest: readonly number[],
-  ): Promise<boolean> {
-    const sent = await send(config, message, row.count);
-    if (sent === undefined) return true;
-    const { outcome } = sent;
-    const now = clock.now();
-    const attempt = row.attempts + 1;
-    const fields = {
-      channel: channel.name,
-      target: describeTarget(config),
-      kind: row.kind,
-      id: row.id,
-      attempt,
-    };
-    if (outcome.result === 'sent') {
-      await markSent(db, row.id, new Date(now));
-      if (channel.consecutiveFailures > 0) await resumeChannel(db, channel.id, new Date(now));
-      await recordChannelSuccess(db, channel.id, new Date(now));
-      logger.info('notification sent', fields);
-      report(channel, 'sent');
-      return false;
-    }
-    const error = scrub(outcome.error, secretsOf(config));
-    if (outcome.result === 'failed' || attempt >= maxAttempts) {
-      const reason = outcome.result === 'failed' ? error : `gave up after ${attempt} attempts: ${error}`;
-      await markFailed(db, row.id, reason);
-      await failure(channel, reason, new Date(now));
-      logger.warn('notification failed for good', { ...fields, error: reason });
-      report(channel, 'failed');
-      return false;
-    }
-    const delay =
-      outcome.afterMs === undefined
-        ? nextDelay(attempt - 1, random, backoff)
-        : Math.min(MAX_RETRY_AFTER_MS, Math.max(MIN_RETRY_AFTER_MS, outcome.afterMs));
-    const dueAt = new Date(now + delay);
-    await markRetry(db, row.id, dueAt, error);
-    await deferChannel(db, channel.id, dueAt, rest);
-    await failure(channel, error, new Date(now));
-    logger.warn('notification not delivered: will retry', {
-      ...fields,
-      error,
-      retryIn: `${Math.round(delay / 1000)}s`,
-    });
-    report(channel, 'retry');
-    return true;
-  }
-
-  async function deliverChannel(channel: ChannelRow | undefined, rows: readonly OutboxRow[]): Promise<void> {
-    for (const [index, row] of rows.entries()) {
-      if (stopped) return;
-      if (channel === undefined || !channel.enabled) {
-        await markFailed(db, row.id, 'channel disabled before delivery', { attempted: false });
-        continue;
-      }
-      let config: ChannelConfig;
-      let message: StoredMessage;
-      try {
-        config = parseChannelConfig(channel.name, channel.type, channel.config);
-        message = readStoredMessage(row.message, row.id);
-      } catch (error) {
-        // Only a hand-edited row (or one another version wrote) gets here; never loop on it.
-        await markFailed(db, row.id, errorMessage(error), { attempted: false });
-        continue;
-      }
-      const rest = rows.slice(index + 1).map((later) => later.id);
-      if (await deliver(channel, config, row, message, rest)) return;
-    }
-  }
-
-  async function round(rows: readonly OutboxRow[]): Promise<void> {
-    const byId = new Map((await listChannels(db)).map((channel) => [channel.id, channel]));
-    const groups = new Map<string, OutboxRow[]>();
-    for (const row of rows) groups.set(row.channelId, [...(groups.get(row.channelId) ?? []), row]);
-    const results = await Promise.allSettled(
-      [...groups].map(([channelId, group]) => deliverChannel(byId.get(channelId), group)),
-    );
-    for (const result of results)
-      if (result.status === 'rejected')
-        logger.error('notification delivery failed', { error: errorMessage(result.reason) });
-  }
 
   function arm(at: number | undefined): void {
     if (timer !== undefined) clearTimeout(timer);
@@ -222,24 +34,7 @@ export function createNotifier(options: NotifierOptions) {
   }
 
   async function pass(): Promise<void> {
-    let next: number | undefined;
-    try {
-      for (;;) {
-        const rows = await claimDue(db, clock.now(), batchSize, timeoutMs + 30_000);
-        if (rows.length === 0 || stopped) break;
-        await round(rows);
-      }
-      const now = clock.now();
-      if (now - lastPrune >= PRUNE_EVERY_MS) {
-        lastPrune = now;
-        await pruneSent(db, new Date(now - keepSentMs));
-      }
-      next = (await nextDueAt(db))?.getTime();
-    } catch (error) {
-      logger.error('notification delivery loop failed: retrying in 5 s', { error: errorMessage(error) });
-      next = clock.now() + ERROR_RETRY_MS;
-    }
-    arm(next);
+    arm(await delivery.deliverDue(stopping.signal));
   }
 
   /** Wakes the delivery loop now (after a commit that queued messages). Never throws. */
@@ -257,26 +52,8 @@ export function createNotifier(options: NotifierOptions) {
   }
 
   return {
-    /**
-     * Renders the facts and queues them for every matching channel, in the caller's transaction;
-     * call `kick()` once it has committed. Returns the rows written; never throws.
-     */
-    async publish(tx: Db, facts: readonly NotificationFact[], now: number): Promise<number> {
-      if (facts.length === 0) return 0;
-      try {
-        const messages = facts.map(toMessage);
-        return await tx.transaction((savepoint) =>
-          enqueue(savepoint, messages, now, windowMs === undefined ? {} : { windowMs }),
-        );
-      } catch (error) {
-        logger.error('notifications could not be queued', {
-          kinds: facts.map((fact) => fact.kind).join(','),
-          error: errorMessage(error),
-        });
-        return 0;
-      }
-    },
-
+    publish: delivery.publish,
+    health: delivery.health,
     kick,
 
     /** Resolves once no delivery pass is running (tests; a graceful stop). */
@@ -301,27 +78,8 @@ export function createNotifier(options: NotifierOptions) {
     },
 
     /** Sends a test message to the channel now (even a disabled one); records nothing in the outbox. */
-    async testChannel(name: string): Promise<TestResult> {
-      const row = await findChannel(db, name);
-      if (row === undefined) throw new NotFoundError(`no notification channel "${name}"`);
-      const config = parseChannelConfig(row.name, row.type, row.config);
-      const message = toMessage({ kind: 'test', at: clock.now(), channel: name });
-      const sent = await send(config, message, 1);
-      if (sent === undefined) return { ok: false, error: 'the coordinator is stopping' };
-      const status = sent.status === undefined ? {} : { status: sent.status };
-      if (sent.outcome.result === 'sent') return { ok: true, ...status };
-      const error = scrub(sent.outcome.error, secretsOf(config));
-      logger.info('notification channel test failed', {
-        channel: name,
-        target: describeTarget(config),
-        error,
-      });
-      return { ok: false, ...status, error };
-    },
-
-    /** Every channel's delivery health and outbox counts (status, metrics). */
-    health(): Promise<ChannelHealth[]> {
-      return readChannelHealth(db);
+    testChannel(name: string) {
+      return delivery.testChannel(name, stopping.signal);
     },
   };
 }

@@ -9,9 +9,9 @@ import {
 import { NotFoundError, ProtocolError } from '../../../../../shared/src/errors.js';
 import { deleteChannel, findChannel, listChannels } from '../../../db/queries/notifications.js';
 import { ChannelInputSchema, ChannelPatchSchema, splitChannelInput } from '../../../notify/channels.js';
+import type { Delivery } from '../../../notify/delivery.js';
 import { NOTIFICATION_KINDS } from '../../../notify/facts.js';
 import { maskChannel } from '../../../notify/masking.js';
-import type { Notifier } from '../../../notify/notifier.js';
 import { createChannel, updateChannel } from '../../../notify/outbox.js';
 import { adminOperation } from './admin-operation.js';
 import type { AdminDeps } from './deps.js';
@@ -29,7 +29,9 @@ function checkKinds(events: readonly string[] | undefined): void {
     );
 }
 
-export function notificationOperations(deps: AdminDeps & { notifier: Pick<Notifier, 'testChannel'> }) {
+export function notificationOperations(
+  deps: AdminDeps & { notifier: { testChannel: Delivery['testChannel'] } },
+) {
   const { db } = deps;
   const now = () => new Date(deps.clock.now());
   const path = '/notifications/channels';
