@@ -145,6 +145,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       clock,
       logger,
       onLeft: (name, how) => offline.left(name, how),
+      ownReadings: () => offline.served(),
     });
     if ((config.bridge.upsd ?? []).length === 0)
       logger.warn(

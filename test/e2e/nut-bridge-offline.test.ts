@@ -5,12 +5,14 @@
  * closed); a real `upsmon` secondary (nas2, a legacy host in stage `first`, 4 s on battery) is
  * logged in to the bridge. The lease is signed every second here (it lasts 3 s). With the link
  * silent: a blip shorter than the stage's delay shows nothing; mains failing shows nas2 FSD by its
- * stage's offline rule and upsmon runs its (harmless) SHUTDOWNCMD; when the link returns the run's
- * timeline shows what the bridge did for nas2.
+ * stage's offline rule and upsmon runs its (harmless) SHUTDOWNCMD, while `upsc` reads the bridge's own
+ * reading (OB); when the link returns the run's timeline shows what the bridge did for nas2.
  */
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startUpsmon, type Upsmon, upsmonMissingReason } from '../bench/upsmon.js';
 import { type FleetHarness, startFleet } from '../helpers/fleet-harness.js';
@@ -19,6 +21,7 @@ import { describeRequiring } from '../helpers/requirements.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { startUpsd, type UpsdHarness, upsdMissingReason } from '../helpers/upsd.js';
 
+const run = promisify(execFile);
 const ADMIN_TOKEN = 'nut-bridge-offline-admin-token-0123456789';
 const TIMERS = { pollFreq: 1, pollFreqAlert: 1, hostSync: 15, deadTime: 15, finalDelay: 1 };
 
@@ -32,6 +35,7 @@ describeRequiring(
     let proxy: TcpProxy;
     let site: WatchedProcess;
     let upsmon: Upsmon;
+    let port: number;
 
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), 'upsfleet-bridge-offline-'));
@@ -59,7 +63,7 @@ describeRequiring(
       // At debug level the bridge logs every lease it accepts: the tests wait for one before silencing.
       site = await fleet.startAgent('site', { logLevel: 'debug' });
       const served = await site.waitForLine(/bridge: serving NUT on 127\.0\.0\.1:(\d+)/, 'bridge listening');
-      const port = Number(/127\.0\.0\.1:(\d+)/.exec(served)?.[1]);
+      port = Number(/127\.0\.0\.1:(\d+)/.exec(served)?.[1]);
       await site.waitForLine(/the bridge reads UPS nas-ups: OL/, 'the bridge reads upsd');
       const account = await fleet.api<{ username: string; password: string }>(
         'POST',
@@ -103,6 +107,10 @@ describeRequiring(
       await upsd.setStatus('OB DISCHRG');
       const countdown = /for nas2: shutting down at (\S+) \(in [^)]*\) by stage first's offline rule/;
       const due = countdown.exec(await site.waitForLine(countdown, 'the countdown', from))?.[1];
+      // On its own the bridge serves what it reads itself, not the coordinator's last OL.
+      await expect
+        .poll(async () => (await run('upsc', [`nas-ups@127.0.0.1:${port}`, 'ups.status'])).stdout)
+        .toBe('OB DISCHRG\n');
       await site.waitForLine(/FSD shown to nas2's NUT clients by stage first's offline rule/, 'FSD', from);
       await upsmon.exited;
       expect(await upsmon.shutdownAt()).toBeGreaterThanOrEqual(Date.parse(due ?? ''));

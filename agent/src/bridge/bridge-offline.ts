@@ -78,6 +78,8 @@ export interface BridgeOffline {
   left(host: string, how: string): void;
   offlineAck(id: string): void;
   onItsOwn(): boolean;
+  /** While on its own, what it reads itself (to serve it); empty otherwise. */
+  served(): Readonly<Record<string, OwnReading>>;
   /** Resolves when every input so far is handled and written. */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -367,6 +369,7 @@ export async function openBridgeOffline(options: BridgeOfflineOptions): Promise<
         persist();
       }),
     onItsOwn: () => episode !== undefined,
+    served: () => (episode === undefined ? {} : own),
     idle: async () => {
       await chain;
       await writes;

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Clock } from '../../../shared/src/clock.js';
 import type { Logger } from '../../../shared/src/logger.js';
+import type { OwnReading } from '../fallback/own-reading.js';
 import { createNutServer, type NutServer } from '../nut-server/server.js';
 import type { NutServerEvent } from '../nut-server/types.js';
 import { createBridgeAuth } from './bridge-auth.js';
@@ -38,6 +39,8 @@ export async function startBridge(options: {
   readonly state: BridgeState;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** While on its own: the bridge's own readings by UPS name, served over the last state's. */
+  readonly ownReadings?: () => Readonly<Record<string, OwnReading>>;
   /** A legacy host's NUT client left (logout or disconnect) while it was shown FSD. */
   readonly onLeft?: (host: string, how: 'logout' | 'disconnect') => void;
 }): Promise<Bridge> {
@@ -85,7 +88,7 @@ export async function startBridge(options: {
       : { key: await readFile(config.tls.key, 'utf8'), cert: await readFile(config.tls.cert, 'utf8') };
   const allow = createAllowCheck(config.allow);
   const server = await createNutServer({
-    source: createBridgeSource(state),
+    source: createBridgeSource(state, options.ownReadings),
     auth: createBridgeAuth(state, { clock: options.clock, logger }),
     host: config.listen.host,
     port: config.listen.port,

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { BridgeClaims } from '../../../shared/src/protocol.js';
+import type { OwnReading } from '../fallback/own-reading.js';
 import type { NutClientView } from '../nut-server/types.js';
+import { nasUpsReading } from '../test-support.js';
 import { createBridgeSource } from './bridge-source.js';
 import type { BridgeState } from './bridge-state.js';
 
@@ -65,5 +67,28 @@ describe('bridge source: what each NUT client sees', () => {
       .map((u) => u.name);
     expect(names).toEqual(['nas-ups', 'rack-ups', 'ups']);
     expect(statusSeenBy(client(undefined, false), 'rack-ups')).toBe('DATA-STALE');
+  });
+
+  it('on its own, a UPS the bridge reads itself is served with its own fresh status, charge and runtime', () => {
+    const own = nasUpsReading('OL', undefined, 5);
+    const source = createBridgeSource(state, () => own);
+    const vars = (username: string) => {
+      const served = source.upses(client(username, true)).find((u) => u.name === 'nas-ups');
+      return typeof served?.data === 'string' ? served.data : Object.fromEntries(served?.data.vars ?? []);
+    };
+    expect(vars('nas2')).toEqual({
+      'ups.status': 'FSD OL',
+      'battery.charge': '90',
+      'battery.runtime': '600',
+    });
+    expect(vars('winbox')).toMatchObject({ 'ups.status': 'OL' });
+    // A reading that is not fresh is not served: the last state's is.
+    const stale = { 'nas-ups': { ...(own['nas-ups'] as OwnReading), fresh: false } };
+    expect(createBridgeSource(state, () => stale).upses(client('winbox', true))[0]?.data).toMatchObject({
+      vars: new Map([
+        ['battery.charge', '80'],
+        ['ups.status', 'OB DISCHRG'],
+      ]),
+    });
   });
 });

@@ -1,4 +1,5 @@
 import type { BridgeClaims } from '../../../shared/src/protocol.js';
+import type { OwnReading } from '../fallback/own-reading.js';
 import type { NutClientView, NutServedUps, NutServerSource } from '../nut-server/types.js';
 import type { BridgeState } from './bridge-state.js';
 
@@ -8,6 +9,9 @@ import type { BridgeState } from './bridge-state.js';
  * its driver stops updating. A legacy host logged in with its own account sees `FSD` added to
  * `ups.status` of the UPSes that feed it once its stage fires — and no other client does. A host's
  * alias names its first UPS a second time (Synology DSM insists on `ups`), for every client.
+ * While the bridge is on its own, a UPS it reads itself (`bridge.upsd:`) is served with its own
+ * fresh `ups.status`, `battery.charge` and `battery.runtime` over the last state's variables, so that
+ * clients see the power as it is (Synology DSM ignores FSD while the status says OL).
  */
 
 type Host = BridgeClaims['hosts'][number];
@@ -22,6 +26,15 @@ function hostOf(claims: BridgeClaims, username: string | undefined): Host | unde
     : claims.hosts.find((h) => h.name === account.host);
 }
 
+/** The last state's reading of a UPS, with the bridge's own fresh reading over it (on its own). */
+function current(ups: Ups, own: OwnReading | undefined): Ups {
+  if (own === undefined || !own.fresh || own.dead || own.status === null) return ups;
+  const vars: Record<string, string> = { ...ups.vars, 'ups.status': own.status.join(' ') };
+  if (own.charge !== undefined) vars['battery.charge'] = String(own.charge);
+  if (own.runtime !== undefined) vars['battery.runtime'] = String(Math.round(own.runtime / 1_000));
+  return { ...ups, status: [...own.status], vars, dead: false, observedAt: own.at };
+}
+
 function served(ups: Ups, name: string, fsd: boolean): NutServedUps {
   const description = `upsfleet: ${ups.name}`;
   if (ups.status === null || ups.dead) return { name, description, data: 'DATA-STALE' };
@@ -32,11 +45,17 @@ function served(ups: Ups, name: string, fsd: boolean): NutServedUps {
   return { name, description, data: { vars, commands: [] } };
 }
 
-export function createBridgeSource(state: BridgeState): NutServerSource {
+export function createBridgeSource(
+  state: BridgeState,
+  /** While on its own: the bridge's own readings by UPS name (empty otherwise). */
+  own: () => Readonly<Record<string, OwnReading>> = () => ({}),
+): NutServerSource {
   return {
     upses(client: NutClientView): NutServedUps[] {
-      const claims = state.claims;
-      if (claims === undefined) return [];
+      const last = state.claims;
+      if (last === undefined) return [];
+      const readings = own();
+      const claims = { ...last, upses: last.upses.map((ups) => current(ups, readings[ups.name])) };
       const host = hostOf(claims, client.username);
       // FSD only for a host that proved who it is (LOGIN checks the password).
       const fsd = host !== undefined && client.loggedInTo !== undefined && state.fsd(host.name);
