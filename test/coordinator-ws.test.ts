@@ -358,3 +358,64 @@ describe('revocation and key rotation', () => {
     }
   });
 });
+
+describe('offline reports from a NUT bridge', () => {
+  it("a report for a legacy host is recorded only from the agent the policy names as that host's bridge", async () => {
+    await api.call('PUT', '/api/v1/policy', {
+      ups: [{ name: 'nas-ups', watcher: 'nas' }],
+      hosts: [
+        { name: 'web1', ups: ['nas-ups'] },
+        { name: 'nas2', ups: ['nas-ups'], nut: { bridge: 'nas' } },
+      ],
+      stages: [{ name: 'apps', hosts: ['web1', 'nas2'], trigger: { onBattery: '5m' } }],
+    });
+    await api.call('POST', '/api/v1/stages/apps/fire');
+    const at = Date.now();
+    const report = (id: string) =>
+      encodeMessage({
+        type: 'offline-report',
+        id,
+        host: 'nas2',
+        lostAt: at,
+        steps: [
+          { at, what: 'shutdown', detail: "FSD shown to its NUT clients by stage apps's offline rule" },
+        ],
+        shutdown: { at, rule: 'offline', stage: 'apps' },
+      });
+    const hello = (roles: ('host' | 'watcher' | 'bridge')[]) =>
+      encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, version: 'test', roles });
+    type Runs = { items: { id: string }[] };
+    type Run = { timeline: { kind: string; host?: string; detail?: string }[] };
+    const timeline = async () => {
+      const { items } = await api.call<Runs>('GET', '/api/v1/runs');
+      return (await api.call<Run>('GET', `/api/v1/runs/${items[0]?.id}`)).timeline;
+    };
+
+    // web1 is not nas2's bridge: acknowledged (so it stops resending), recorded nowhere.
+    const impostor = await connect(host);
+    impostor.send(hello(['host']));
+    const sent = impostor.mark();
+    impostor.send(report(`offline:${at}:nas2`));
+    await impostor.frame((frame) => frame.type === 'offline-ack', 'the ack', sent);
+    expect(
+      (await timeline()).filter((event) => event.host === 'nas2' && event.kind.startsWith('offline')),
+    ).toEqual([]);
+    impostor.ws.close();
+
+    const bridge = await connect(watcher);
+    bridge.send(hello(['watcher', 'bridge']));
+    const from = bridge.mark();
+    bridge.send(report(`offline:${at}:nas2`));
+    await bridge.frame((frame) => frame.type === 'offline-ack', 'the ack', from);
+    const events = await timeline();
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        kind: 'offline-report',
+        host: 'nas2',
+        detail: `nas2's NUT bridge nas reported what it did on its own for it (offline:${at}:nas2; times on the bridge's clock)`,
+      }),
+    );
+    expect(events).toContainEqual(expect.objectContaining({ kind: 'host-down', host: 'nas2' }));
+    bridge.ws.close();
+  });
+});
