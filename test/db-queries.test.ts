@@ -33,6 +33,7 @@ import {
   type NewOrder,
   pendingOrdersFor,
   recordAck,
+  recordReports,
   recordResult,
 } from '../coordinator/src/db/queries/orders.js';
 import { insertPolicy, latestPolicy } from '../coordinator/src/db/queries/policies.js';
@@ -807,6 +808,61 @@ describeOnEachDatabase('query contract', (factory) => {
         output: 'poweroff: permission denied',
         error: 'exit 3',
       });
+    });
+
+    it('recordReports stores many acks and results at once; the later report of an order wins', async () => {
+      const rows = await Promise.all(
+        Array.from({ length: 3 }, () => insertOrder(db, order(unique('stage')))),
+      );
+      const [first, second, third] = rows.map((row) => row.id) as [string, string, string];
+      const untouched = await insertOrder(db, order(unique('stage')));
+      await recordReports(db, [
+        { type: 'ack', orderId: first, agentId: host.id, status: 'accepted', at: at(S) },
+        {
+          type: 'ack',
+          orderId: second,
+          agentId: host.id,
+          status: 'rejected',
+          reason: "it's late",
+          at: at(S),
+        },
+        { type: 'result', orderId: first, agentId: host.id, outcome: 'started', at: at(2 * S) },
+        {
+          type: 'result',
+          orderId: first,
+          agentId: host.id,
+          outcome: 'failed',
+          exitCode: 3,
+          output: 'poweroff: permission denied',
+          error: 'exit 3',
+          at: at(3 * S),
+        },
+        { type: 'ack', orderId: third, agentId: host.id, status: 'duplicate', at: at(4 * S) },
+        // Another agent's word on this agent's order, and an unknown order, change nothing.
+        { type: 'ack', orderId: untouched.id, agentId: other.id, status: 'accepted', at: at(S) },
+        { type: 'ack', orderId: randomUUID(), agentId: host.id, status: 'accepted', at: at(S) },
+        { type: 'result', orderId: 'not-a-uuid', agentId: host.id, outcome: 'succeeded', at: at(S) },
+      ]);
+      const stored = new Map((await listOrders(db, { runId })).map((o) => [o.id, o]));
+      expect(stored.get(first)).toMatchObject({
+        ackStatus: 'accepted',
+        ackReason: null,
+        ackedAt: at(S),
+        outcome: 'failed',
+        outcomeAt: at(3 * S),
+        exitCode: 3,
+        output: 'poweroff: permission denied',
+        error: 'exit 3',
+      });
+      expect(stored.get(second)).toMatchObject({
+        ackStatus: 'rejected',
+        ackReason: "it's late",
+        outcome: null,
+        exitCode: null,
+      });
+      expect(stored.get(third)).toMatchObject({ ackStatus: 'duplicate', ackedAt: at(4 * S), outcome: null });
+      expect(stored.get(untouched.id)).toEqual(untouched);
+      await recordReports(db, []);
     });
 
     it("recordAck and recordResult refuse another agent's order and change nothing", async () => {

@@ -4,7 +4,14 @@
  */
 import type { AgentMessage } from '../../../shared/src/protocol.js';
 import { applyConnection, connectionMatters, type EngineInput } from '../core/engine.js';
-import { findOrder, pendingOrdersFor, recordAck, recordResult } from '../db/queries/orders.js';
+import {
+  findOrder,
+  type OrderReport,
+  type OrderRow,
+  pendingOrdersFor,
+  recordAck,
+  recordResult,
+} from '../db/queries/orders.js';
 import { addRunEvent } from '../db/queries/runs.js';
 import type { NotificationFact } from '../notify/facts.js';
 import type { FleetContext } from './context.js';
@@ -81,16 +88,18 @@ export async function agentReport(
   const { clock, logger, metrics, notifier } = fleet.deps;
   const db = fleet.db;
   const at = new Date(clock.now());
-  const order =
+  const report: OrderReport =
     message.type === 'ack'
-      ? await recordAck(db, {
+      ? {
+          type: 'ack',
           orderId: message.orderId,
           agentId,
           status: message.status,
           ...(message.reason === undefined ? {} : { reason: message.reason }),
           at,
-        })
-      : await recordResult(db, {
+        }
+      : {
+          type: 'result',
           orderId: message.orderId,
           agentId,
           outcome: message.outcome,
@@ -98,7 +107,8 @@ export async function agentReport(
           ...(message.output === undefined ? {} : { output: message.output }),
           ...(message.error === undefined ? {} : { error: message.error }),
           at,
-        });
+        };
+  const order = await recordReport(fleet, report);
   const what = message.type === 'ack' ? `ack ${message.status}` : `result ${message.outcome}`;
   if (order === undefined) {
     logger.warn(`${what} for an unknown order ignored`, { agent: agentId, order: message.orderId });
@@ -151,6 +161,33 @@ export async function agentReport(
     return;
   }
   await decideInput(fleet, reportInput(order.host, message));
+}
+
+/**
+ * Records an ack or result; returns the order, or undefined if it does not exist or is another
+ * agent's. Within a batch the order is read (once per batch) and the report joins the batch's
+ * multi-row write just before the commit.
+ */
+async function recordReport(fleet: FleetContext, report: OrderReport): Promise<OrderRow | undefined> {
+  const { batch, db } = fleet;
+  if (batch === undefined) return report.type === 'ack' ? recordAck(db, report) : recordResult(db, report);
+  let order = batch.orders.get(report.orderId);
+  if (order === undefined) {
+    order = await findOrder(db, report.orderId);
+    if (order !== undefined) batch.orders.set(order.id, order);
+  }
+  if (order === undefined || order.agentId !== report.agentId) return undefined;
+  batch.reports.push(report);
+  return report.type === 'ack'
+    ? { ...order, ackStatus: report.status, ackReason: report.reason ?? null, ackedAt: report.at }
+    : {
+        ...order,
+        outcome: report.outcome,
+        outcomeAt: report.at,
+        exitCode: report.exitCode ?? null,
+        output: report.output ?? null,
+        error: report.error ?? null,
+      };
 }
 
 /** A step of an order (a before hook, the shutdown command) for the run's timeline. */

@@ -6,10 +6,12 @@
  * durable. An input refused before it is decided (a bad sequence number, an unknown order) is
  * answered with its error, the others go on; a decision that fails (the database) or a commit that
  * fails answers every input of the batch with that error and leaves the engine as it was before it.
- * The engine state is copied once per batch, not once per input.
+ * The engine state is copied once per batch, not once per input; the hosts' acks and results of a
+ * batch are stored together, in multi-row statements, just before the engine state.
  */
 import { errorMessage } from '../../../shared/src/errors.js';
 import { saveEngineState } from '../db/queries/engine-state.js';
+import { recordReports } from '../db/queries/orders.js';
 import type { Batch, FleetContext } from './context.js';
 import { deliverOrders } from './effects.js';
 
@@ -37,6 +39,7 @@ export function createGroupCommit(fleet: FleetContext, options: { maxBatch?: num
       outgoing: batch.outgoing.length,
       lines: batch.lines.length,
       afterCommit: batch.afterCommit.length,
+      reports: batch.reports.length,
       wake: batch.wake,
       decided: batch.decided,
     };
@@ -50,6 +53,7 @@ export function createGroupCommit(fleet: FleetContext, options: { maxBatch?: num
       batch.outgoing.length = mark.outgoing;
       batch.lines.length = mark.lines;
       batch.afterCommit.length = mark.afterCommit;
+      batch.reports.length = mark.reports;
       batch.wake = mark.wake;
       batch.decided = mark.decided;
       // A run its rolled-back savepoint created may be cached: look runs up afresh.
@@ -89,6 +93,8 @@ export function createGroupCommit(fleet: FleetContext, options: { maxBatch?: num
       decided: false,
       notified: false,
       runIds: new Map(),
+      reports: [],
+      orders: new Map(),
       draft: undefined,
       broken: false,
     };
@@ -99,6 +105,7 @@ export function createGroupCommit(fleet: FleetContext, options: { maxBatch?: num
         fleet.batch = batch;
         try {
           for (const item of items) outcomes.push(await handle(item, batch));
+          await recordReports(tx, batch.reports);
           if (batch.decided) await saveEngineState(tx, fleet.state, new Date(deps.clock.now()));
         } finally {
           fleet.db = deps.db;

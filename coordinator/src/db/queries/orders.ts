@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, isNull, or, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, or, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../client.js';
 import { orders, runs } from '../schema.js';
 
@@ -148,6 +148,55 @@ export async function recordResult(
     .where(and(eq(orders.id, result.orderId), eq(orders.agentId, result.agentId)))
     .returning();
   return row;
+}
+
+/** What a host said of an order: an acknowledgement or a result (recordAck, recordResult). */
+export type OrderReport =
+  | ({ readonly type: 'ack' } & Parameters<typeof recordAck>[1])
+  | ({ readonly type: 'result' } & Parameters<typeof recordResult>[1]);
+
+const CHUNK = 500;
+
+/**
+ * Many reports at once (a batch's acks and results): at most one multi-row UPDATE for the acks and
+ * one for the results (per 500 orders). For an order reported twice the later report wins, as if
+ * recorded one after another. The caller has checked that each order exists and is the agent's;
+ * the agent is matched again here, so a report never touches another agent's order.
+ */
+export async function recordReports(db: Db, reports: readonly OrderReport[]): Promise<void> {
+  const acks = new Map<string, Extract<OrderReport, { type: 'ack' }>>();
+  const results = new Map<string, Extract<OrderReport, { type: 'result' }>>();
+  for (const report of reports) {
+    if (!UUID.test(report.orderId) || !UUID.test(report.agentId)) continue;
+    if (report.type === 'ack') acks.set(report.orderId, report);
+    else results.set(report.orderId, report);
+  }
+  const ackRows = [...acks.values()];
+  for (let i = 0; i < ackRows.length; i += CHUNK) {
+    const values = ackRows
+      .slice(i, i + CHUNK)
+      .map(
+        (ack) =>
+          sql`(${ack.orderId}::uuid, ${ack.agentId}::uuid, ${ack.status}::ack_status, ${ack.reason ?? null}::text, ${ack.at.toISOString()}::timestamptz)`,
+      );
+    await db.execute(sql`update ${orders}
+      set ack_status = v.status, ack_reason = v.reason, acked_at = v.at
+      from (values ${sql.join(values, sql`, `)}) as v(id, agent_id, status, reason, at)
+      where ${orders.id} = v.id and ${orders.agentId} = v.agent_id`);
+  }
+  const resultRows = [...results.values()];
+  for (let i = 0; i < resultRows.length; i += CHUNK) {
+    const values = resultRows
+      .slice(i, i + CHUNK)
+      .map(
+        (result) =>
+          sql`(${result.orderId}::uuid, ${result.agentId}::uuid, ${result.outcome}::order_outcome, ${result.at.toISOString()}::timestamptz, ${result.exitCode ?? null}::integer, ${result.output ?? null}::text, ${result.error ?? null}::text)`,
+      );
+    await db.execute(sql`update ${orders}
+      set outcome = v.outcome, outcome_at = v.at, exit_code = v.exit_code, output = v.output, error = v.error
+      from (values ${sql.join(values, sql`, `)}) as v(id, agent_id, outcome, at, exit_code, output, error)
+      where ${orders.id} = v.id and ${orders.agentId} = v.agent_id`);
+  }
 }
 
 /** Oldest first; `offset`/`limit` page through them. */
