@@ -138,6 +138,15 @@ describeRequiring(
           .join('\n')
           .match(/FSD shown to nas2/g),
       ).toHaveLength(1);
+      // The coordinator's own order for nas2 (its stage fired meanwhile) reaches the bridge now: its
+      // client already left after FSD, and that is the order's result.
+      await expect
+        .poll(async () =>
+          (await fleet.run(latest?.id ?? '')).timeline
+            .filter((e) => e.kind === 'nut-fsd-result' && e.host === 'nas2')
+            .map((e) => e.detail?.replace(/ \(.*\)/, '')),
+        )
+        .toEqual(["succeeded: nas2's NUT client disconnected after FSD: shutdown started"]);
       await site.waitForLine(
         /bridge: the coordinator decides nas2's FSD again/,
         'the coordinator decides',

@@ -46,6 +46,11 @@ export async function startBridge(options: {
 }): Promise<Bridge> {
   const { config, state, logger } = options;
   const waiters = new Map<string, Set<(left: HostLeft) => void>>();
+  /**
+   * How each host's client left while shown FSD (until FSD is cleared): an order that arrives after
+   * the bridge showed FSD on its own, and the client already went, is answered with it.
+   */
+  const leftAlready = new Map<string, Extract<HostLeft, { left: true }>>();
   const hostOfUser = (username: string) =>
     state.claims?.accounts.find((account) => account.username === username)?.host ?? undefined;
   const settle = (host: string, left: HostLeft) => {
@@ -63,7 +68,9 @@ export async function startBridge(options: {
         const host = hostOfUser(event.username);
         logger.info(`bridge: ${event.username} left ${event.ups} (${event.how}) from ${event.address}`);
         if (host !== undefined && state.fsd(host)) {
-          settle(host, { left: true, how: event.how, address: event.address });
+          const left = { left: true, how: event.how, address: event.address } as const;
+          leftAlready.set(host, left);
+          settle(host, left);
           options.onLeft?.(host, event.how);
         }
         return;
@@ -78,6 +85,7 @@ export async function startBridge(options: {
 
   // FSD cleared (the run restored) ends every wait for that host.
   state.onChange(() => {
+    for (const host of [...leftAlready.keys()]) if (!state.fsd(host)) leftAlready.delete(host);
     for (const host of [...waiters.keys()])
       if (!state.fsd(host)) settle(host, { left: false, reason: 'FSD was cleared (power is back)' });
   });
@@ -103,20 +111,27 @@ export async function startBridge(options: {
     state.claims?.accounts.filter((account) => account.host === host).map((account) => account.username) ??
     [];
 
+  const loggedIn = (host: string): boolean => {
+    const users = accountOf(host);
+    return server.clients().some((c) => c.loggedInTo !== undefined && users.includes(c.username ?? ''));
+  };
+
   return {
     server,
     listen,
     ability: {
       serves: (host) => state.claims?.hosts.some((h) => h.name === host) === true,
-      loggedIn: (host) => {
-        const users = accountOf(host);
-        return server.clients().some((c) => c.loggedInTo !== undefined && users.includes(c.username ?? ''));
-      },
+      loggedIn,
       showFsd: (host, issuedAt) => state.fsdOrdered(host, issuedAt),
       waitForLeave: (host) =>
         new Promise<HostLeft>((resolve) => {
           if (!state.fsd(host)) {
             resolve({ left: false, reason: 'FSD is not shown to this host' });
+            return;
+          }
+          const already = leftAlready.get(host);
+          if (already !== undefined && !loggedIn(host)) {
+            resolve(already);
             return;
           }
           const set = waiters.get(host) ?? new Set();
