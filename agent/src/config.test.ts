@@ -183,6 +183,48 @@ describe('parseAgentConfig', () => {
     expect(error.message).toContain('host.upsd.1.id: "a" is listed twice');
   });
 
+  it("bridge.upsd: the bridge reads the UPS itself with the same keys, for its hosts' offline rules; bad entries are named", () => {
+    const config = parseAgentConfig(
+      [
+        'coordinator: https://ups.example.net',
+        'stateDir: /var/lib/upsfleet-agent',
+        'bridge:',
+        '  listen: 0.0.0.0:3493',
+        '  upsd:',
+        '    - { id: nas-ups, upsd: 192.0.2.7, pollInterval: 500ms }',
+      ].join('\n'),
+      '/etc/upsfleet/agent.yaml',
+    );
+    expect(config.bridge?.upsd).toEqual([
+      {
+        id: 'nas-ups',
+        upsd: { host: '192.0.2.7', port: 3493 },
+        name: 'ups',
+        pollInterval: 500,
+        deadTime: 15_000,
+        tls: { mode: 'try' },
+      },
+    ]);
+    const bare = parseAgentConfig(
+      'coordinator: https://ups.example.net\nstateDir: /s\nbridge: {}\n',
+      '/a.yaml',
+    );
+    expect(bare.bridge?.upsd).toEqual([]);
+    const error = configError(
+      [
+        'coordinator: https://ups.example.net',
+        'stateDir: /s',
+        'bridge:',
+        '  upsd:',
+        '    - { id: a, upsd: nas, password: x }',
+        '    - { id: a, upsd: nas, powerOff: {} }',
+      ].join('\n'),
+    );
+    expect(error.message).toContain('bridge.upsd.1.powerOff: unknown key');
+    expect(error.message).toContain('bridge.upsd.0: give both username and password, or neither');
+    expect(error.message).toContain('bridge.upsd.1.id: "a" is listed twice');
+  });
+
   it('caps the snapshot intervals, so the coordinator never takes a UPS on battery for dead', () => {
     const ups = (intervals: string[]) =>
       ['coordinator: http://127.0.0.1:8080', 'stateDir: s', 'ups:', '  - id: nas-ups', '    upsd: nas']
