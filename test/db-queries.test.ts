@@ -51,12 +51,17 @@ import {
 } from '../coordinator/src/db/queries/runs.js';
 import { getOrInitSetting, getSetting, raiseCounterSetting } from '../coordinator/src/db/queries/settings.js';
 import {
+  queuedUpsEvents,
+  queueUpsEvent,
+  storeQueuedUpsEvents,
+} from '../coordinator/src/db/queries/ups-event-batch.js';
+import {
   listUpsEvents,
   listUpsStates,
   type NewUpsEvent,
   recordUpsEvent,
 } from '../coordinator/src/db/queries/ups-events.js';
-import { agents, apiTokens, settings, upsStates } from '../coordinator/src/db/schema.js';
+import { agents, apiTokens, settings, upsReadings, upsStates } from '../coordinator/src/db/schema.js';
 import type { Ed25519PublicJwk } from '../shared/src/protocol.js';
 import { describeOnEachDatabase } from './helpers/database.js';
 
@@ -512,6 +517,92 @@ describeOnEachDatabase('query contract', (factory) => {
       const ups = unique('ups');
       expect(await recordUpsEvent(db, event(randomUUID(), ups, 1))).toMatchObject({ stored: false });
       expect(await stateOf(ups)).toBeUndefined();
+    });
+
+    it('a batch of events stored together leaves what recording them one at a time leaves', async () => {
+      // The same watcher history twice: one at a time (recordUpsEvent), and checked one by one but
+      // stored together (queueUpsEvent, then storeQueuedUpsEvents) as the group commit does.
+      const history = (agentId: string, ups: string, seqBase: number) => [
+        event(agentId, ups, seqBase + 1, { vars: { 'battery.charge': '100', 'ups.load': '20' } }),
+        // A duplicate of a queued event, a replay, and a gap: refused, nothing queued.
+        event(agentId, ups, seqBase + 1, { vars: { 'battery.charge': '100', 'ups.load': '20' } }),
+        event(agentId, ups, seqBase, { observedAt: at(S) }),
+        event(agentId, ups, seqBase + 5, { observedAt: at(S) }),
+        event(agentId, ups, seqBase + 2, {
+          events: [],
+          vars: { 'battery.charge': '95' },
+          observedAt: at(20 * S),
+        }),
+        // Two dropped just before: explained, stored.
+        event(agentId, ups, seqBase + 5, {
+          dropped: 2,
+          events: ['ONLINE'],
+          status: ['OL'],
+          power: 'online',
+          vars: { 'battery.charge': '96', 'input.voltage': '230' },
+          observedAt: at(M + S),
+        }),
+        event(agentId, ups, seqBase + 6, {
+          events: [],
+          status: ['OL'],
+          power: 'online',
+          observedAt: at(M + 5 * S),
+        }),
+      ];
+      const [one, together] = [await newAgent(), await newAgent()];
+      const [upsOne, upsTogether] = [unique('ups'), unique('ups')];
+      // Both watchers have stored events already (the first read of their sequence is from the database).
+      await recordUpsEvent(db, event(one.id, upsOne, 10));
+      await recordUpsEvent(db, event(together.id, upsTogether, 10));
+
+      const answersOne = [];
+      for (const e of history(one.id, upsOne, 10)) answersOne.push(await recordUpsEvent(db, e));
+      const answersTogether = await db.transaction(async (tx) => {
+        const queue = queuedUpsEvents();
+        const answers = [];
+        for (const e of history(together.id, upsTogether, 10))
+          answers.push(await queueUpsEvent(tx, queue, e));
+        // A stored event re-sent is a duplicate too.
+        answers.push(await queueUpsEvent(tx, queue, event(together.id, upsTogether, 10)));
+        await storeQueuedUpsEvents(tx, queue);
+        return answers;
+      });
+      expect(answersTogether).toEqual([...answersOne, { stored: false, reason: 'duplicate', lastSeq: 16 }]);
+      expect(answersOne.map((a) => a.stored)).toEqual([true, false, false, false, true, true, true]);
+
+      const { reportedBy: _a, ...stateOne } = (await stateOf(upsOne)) ?? {};
+      const { reportedBy, ...stateTogether } = (await stateOf(upsTogether)) ?? {};
+      expect(reportedBy).toBe(together.id);
+      expect({ ...stateTogether, ups: upsOne }).toEqual(stateOne);
+      const strip = (rows: Awaited<ReturnType<typeof listUpsEvents>>) =>
+        rows.map(({ id: _id, ups: _ups, host: _host, ...rest }) => rest);
+      expect(strip(await listUpsEvents(db, { ups: upsTogether, limit: 20 }))).toEqual(
+        strip(await listUpsEvents(db, { ups: upsOne, limit: 20 })),
+      );
+      expect((await findActiveAgent(db, together.id))?.lastEventSeq).toBe(16);
+      const readings = async (ups: string) =>
+        (await db.select().from(upsReadings).where(eq(upsReadings.ups, ups)).orderBy(upsReadings.minute)).map(
+          ({ ups: _ups, ...rest }) => rest,
+        );
+      expect(await readings(upsTogether)).toEqual(await readings(upsOne));
+      expect(
+        (await readings(upsOne)).map((r) => [r.samples, r.charge, r.load, r.voltage, r.onBattery]),
+      ).toEqual([
+        [3, 95, 20, null, true],
+        [2, 100, null, 230, false],
+      ]);
+    });
+
+    it('a batch whose watcher sequence moved meanwhile is not stored', async () => {
+      const watcher = await newAgent();
+      const ups = unique('ups');
+      await recordUpsEvent(db, event(watcher.id, ups, 1));
+      const queue = queuedUpsEvents();
+      expect(await queueUpsEvent(db, queue, event(watcher.id, ups, 2))).toEqual({ stored: true });
+      // Someone else stored seq 2 in the meantime.
+      await recordUpsEvent(db, event(watcher.id, ups, 2));
+      await expect(storeQueuedUpsEvents(db, queue)).rejects.toThrow(/sequence changed outside this batch/);
+      expect(await listUpsEvents(db, { ups, limit: 10 })).toHaveLength(2);
     });
 
     it('listUpsEvents: newest first, by UPS, paged with beforeId', async () => {

@@ -9,6 +9,7 @@ import type { EngineDraft, EngineState } from '../core/engine.js';
 import type { Policy } from '../core/policy.js';
 import type { Db } from '../db/client.js';
 import type { OrderReport, OrderRow } from '../db/queries/orders.js';
+import type { QueuedUpsEvents } from '../db/queries/ups-event-batch.js';
 import type { MetricsHooks } from '../metrics/hooks.js';
 import type { NotificationFact } from '../notify/facts.js';
 import type { Hub } from '../ws/hub.js';
@@ -71,6 +72,8 @@ export interface Batch {
   broken: boolean;
   /** Database ids of the engine's runs, as looked up in this batch (cleared when an input fails). */
   readonly runIds: Map<number, string>;
+  /** Watchers' UPS events, checked on arrival and stored together (multi-row) just before the commit. */
+  readonly upsEvents: QueuedUpsEvents;
   /** Hosts' acks and results, stored together (multi-row) just before the commit. */
   readonly reports: OrderReport[];
   /** Orders read in this batch, as stored before it (a host's ack and result read it once). */

@@ -5,7 +5,8 @@
 import { ConflictError, ForbiddenError, UnauthorizedError } from '../../../shared/src/errors.js';
 import type { VerifiedUpsEvent } from '../../../shared/src/tokens.js';
 import { findActiveAgent } from '../db/queries/agents.js';
-import { recordUpsEvent } from '../db/queries/ups-events.js';
+import { queueUpsEvent } from '../db/queries/ups-event-batch.js';
+import { type NewUpsEvent, recordUpsEvent } from '../db/queries/ups-events.js';
 import { factsFromUpsEvent, nextStageFor } from '../notify/from-engine.js';
 import type { FleetContext } from './context.js';
 import { decideInput } from './decide-input.js';
@@ -25,7 +26,7 @@ export async function ingestEvent(
     throw new ForbiddenError(`agent "${agent.name}" is not the watcher of UPS "${entry.name}"`);
   }
   const input = upsInput(claims);
-  const outcome = await recordUpsEvent(db, {
+  const stored: NewUpsEvent = {
     agentId: agent.id,
     ups: claims.ups,
     seq: claims.seq,
@@ -38,7 +39,12 @@ export async function ingestEvent(
     observedAt: new Date(claims.observedAt),
     receivedAt: new Date(clock.now()),
     tokenHash: event.tokenHash,
-  });
+  };
+  // In a batch, checked now and stored with the batch's other events just before the commit.
+  const outcome =
+    fleet.batch === undefined
+      ? await recordUpsEvent(db, stored)
+      : await queueUpsEvent(db, fleet.batch.upsEvents, stored);
   if (!outcome.stored) {
     if (outcome.reason === 'duplicate') {
       logger.info('duplicate UPS event ignored', {

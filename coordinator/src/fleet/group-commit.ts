@@ -6,12 +6,14 @@
  * durable. An input refused before it is decided (a bad sequence number, an unknown order) is
  * answered with its error, the others go on; a decision that fails (the database) or a commit that
  * fails answers every input of the batch with that error and leaves the engine as it was before it.
- * The engine state is copied once per batch, not once per input; the hosts' acks and results of a
- * batch are stored together, in multi-row statements, just before the engine state.
+ * The engine state is copied once per batch, not once per input; the watchers' UPS events and the
+ * hosts' acks and results of a batch are stored together, in multi-row statements, just before the
+ * engine state.
  */
 import { errorMessage } from '../../../shared/src/errors.js';
 import { saveEngineState } from '../db/queries/engine-state.js';
 import { recordReports } from '../db/queries/orders.js';
+import { queuedUpsEvents, storeQueuedUpsEvents } from '../db/queries/ups-event-batch.js';
 import type { Batch, FleetContext } from './context.js';
 import { deliverOrders } from './effects.js';
 
@@ -40,6 +42,7 @@ export function createGroupCommit(fleet: FleetContext, options: { maxBatch?: num
       lines: batch.lines.length,
       afterCommit: batch.afterCommit.length,
       reports: batch.reports.length,
+      upsEvents: batch.upsEvents.events.length,
       wake: batch.wake,
       decided: batch.decided,
     };
@@ -54,6 +57,7 @@ export function createGroupCommit(fleet: FleetContext, options: { maxBatch?: num
       batch.lines.length = mark.lines;
       batch.afterCommit.length = mark.afterCommit;
       batch.reports.length = mark.reports;
+      batch.upsEvents.events.length = mark.upsEvents;
       batch.wake = mark.wake;
       batch.decided = mark.decided;
       // A run its rolled-back savepoint created may be cached: look runs up afresh.
@@ -95,6 +99,7 @@ export function createGroupCommit(fleet: FleetContext, options: { maxBatch?: num
       runIds: new Map(),
       reports: [],
       orders: new Map(),
+      upsEvents: queuedUpsEvents(),
       draft: undefined,
       broken: false,
     };
@@ -105,6 +110,7 @@ export function createGroupCommit(fleet: FleetContext, options: { maxBatch?: num
         fleet.batch = batch;
         try {
           for (const item of items) outcomes.push(await handle(item, batch));
+          await storeQueuedUpsEvents(tx, batch.upsEvents);
           await recordReports(tx, batch.reports);
           if (batch.decided) await saveEngineState(tx, fleet.state, new Date(deps.clock.now()));
         } finally {

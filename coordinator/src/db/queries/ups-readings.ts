@@ -14,6 +14,11 @@ function numberOf(text: string | undefined): number | null {
   return Number.isFinite(value) ? value : null;
 }
 
+/** The minute a reading at `at` belongs to. */
+export function minuteOf(at: Date): Date {
+  return new Date(Math.floor(at.getTime() / MINUTE_MS) * MINUTE_MS);
+}
+
 /** The charted values of one reading (null where the UPS does not report it). */
 export function readingOf(vars: Readonly<Record<string, string>>) {
   return {
@@ -30,7 +35,7 @@ export async function recordReading(
   reading: { ups: string; at: Date; vars: Readonly<Record<string, string>>; onBattery: boolean },
 ): Promise<void> {
   const values = readingOf(reading.vars);
-  const minute = new Date(Math.floor(reading.at.getTime() / MINUTE_MS) * MINUTE_MS);
+  const minute = minuteOf(reading.at);
   await db
     .insert(upsReadings)
     .values({ ups: reading.ups, minute, ...values, onBattery: reading.onBattery })
