@@ -4,9 +4,8 @@
  * a folder so that it can be killed and started again on the same port. Skipped locally when workerd
  * or PostgreSQL is missing; a failure under CI=true.
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../nut/daemon.js';
 import { createPostgresDatabase, probePostgres, TEST_PG_URL } from './database.js';
@@ -42,10 +41,6 @@ export interface EdgeCoordinator {
   stop(): Promise<void>;
 }
 
-function miniflareDirs(): Set<string> {
-  return new Set(readdirSync(tmpdir()).filter((name) => name.startsWith('miniflare-')));
-}
-
 export async function startEdgeCoordinator(options: {
   readonly dir: string;
   readonly bindings: Readonly<Record<string, string>>;
@@ -53,8 +48,10 @@ export async function startEdgeCoordinator(options: {
   const database = await createPostgresDatabase();
   const port = await freePort();
   const persist = join(options.dir, 'edge-state');
-  const before = miniflareDirs();
-  const env = { ...options.bindings, DATABASE_URL: database.url };
+  // Its temporary folders (Miniflare leaves them behind when killed) go under the test's own dir.
+  const tmp = join(options.dir, 'tmp');
+  mkdirSync(tmp, { recursive: true });
+  const env = { ...options.bindings, DATABASE_URL: database.url, TMPDIR: tmp };
   let current: WatchedProcess | undefined;
   const start = async () => {
     current = spawnNpm(
@@ -78,10 +75,7 @@ export async function startEdgeCoordinator(options: {
     async stop() {
       await current?.stop();
       current = undefined;
-      // Miniflare leaves its temporary folder behind when it is killed.
-      for (const name of miniflareDirs()) {
-        if (!before.has(name)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
-      }
+      rmSync(tmp, { recursive: true, force: true });
       await database.drop();
     },
   };

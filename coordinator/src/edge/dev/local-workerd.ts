@@ -3,7 +3,7 @@
  * `npm run edge:dev` and the edge tests start it the same way, with the same bindings a deployment
  * gets as secrets and vars.
  */
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -44,10 +44,6 @@ function pipeLines(stream: Readable, onLine: (line: string) => void): void {
   });
 }
 
-function miniflareDirs(): Set<string> {
-  return new Set(readdirSync(tmpdir()).filter((name) => name.startsWith('miniflare-')));
-}
-
 /** The bindings of a deployment that are ours, from an environment (process.env for edge:dev). */
 export function edgeBindingsFrom(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
   return Object.fromEntries(
@@ -62,28 +58,35 @@ export async function startLocalEdge(options: LocalEdgeOptions): Promise<LocalEd
   const scriptPath = options.scriptPath ?? (await buildEdge({ quiet: true })).outfile;
   const onLine = options.onLine ?? ((line: string) => console.log(line));
   if (options.persistDir !== undefined) mkdirSync(options.persistDir, { recursive: true });
-  const before = miniflareDirs();
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath,
-    compatibilityDate: COMPATIBILITY_DATE,
-    compatibilityFlags: COMPATIBILITY_FLAGS,
-    durableObjects: { [FLEET_BINDING]: { className: FLEET_CLASS, useSQLite: true } },
-    ...(options.persistDir === undefined ? {} : { durableObjectsPersist: options.persistDir }),
-    bindings: { ...options.bindings },
-    host: '127.0.0.1',
-    port: options.port ?? 0,
-    cf: false,
-    handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
-      pipeLines(stdout, onLine);
-      pipeLines(stderr, onLine);
-    },
-  });
-  // The temporary directories Miniflare made for this instance (it leaves them behind on failures).
-  const ours = () => [...miniflareDirs()].filter((name) => !before.has(name));
-  const cleanup = () => {
-    for (const name of ours()) rmSync(join(tmpdir(), name), { recursive: true, force: true });
-  };
+  // Miniflare puts its temporary folder in os.tmpdir() (read once, in its constructor) and leaves
+  // it behind when killed. Each instance gets a parent folder of its own, removed on stop: guessing
+  // "the folders that appeared since" removed another instance's live folder when two ran at once.
+  const parent = mkdtempSync(join(tmpdir(), 'upsfleet-workerd-'));
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = parent;
+  let mf: Miniflare;
+  try {
+    mf = new Miniflare({
+      modules: true,
+      scriptPath,
+      compatibilityDate: COMPATIBILITY_DATE,
+      compatibilityFlags: COMPATIBILITY_FLAGS,
+      durableObjects: { [FLEET_BINDING]: { className: FLEET_CLASS, useSQLite: true } },
+      ...(options.persistDir === undefined ? {} : { durableObjectsPersist: options.persistDir }),
+      bindings: { ...options.bindings },
+      host: '127.0.0.1',
+      port: options.port ?? 0,
+      cf: false,
+      handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
+        pipeLines(stdout, onLine);
+        pipeLines(stderr, onLine);
+      },
+    });
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
+  const cleanup = () => rmSync(parent, { recursive: true, force: true });
   let url: URL;
   try {
     url = await mf.ready;
