@@ -15,6 +15,12 @@ import type { DurableObjectStorage } from './workerd-types.js';
 
 /** When a delivery step failed after all (it should not), the next one is due this much later. */
 const DELIVERY_RETRY_MS = 5_000;
+/**
+ * While a step runs, the alarm stays set at most this far ahead (the claim on its rows, request
+ * timeout + 30 s): if workerd dies before the step re-arms, the restarted object still wakes and
+ * sends them, instead of waiting for some other request.
+ */
+const DELIVERY_GUARD_MS = 40_000;
 
 export interface AlarmScheduler {
   /** The fleet's engine timer. */
@@ -59,14 +65,15 @@ export function createAlarmScheduler(deps: {
   let leaseAt: number | undefined;
   let deliverAt: number | undefined;
   let delivering = false;
+  let guardAt: number | undefined;
 
   const arm = () => {
     const next = Math.min(
       engine?.at ?? Number.POSITIVE_INFINITY,
       keepaliveAt ?? Number.POSITIVE_INFINITY,
       leaseAt ?? Number.POSITIVE_INFINITY,
-      // While a step runs, the next one waits for its end (which re-arms).
-      delivering ? Number.POSITIVE_INFINITY : (deliverAt ?? Number.POSITIVE_INFINITY),
+      // While a step runs, the next one waits for its end (which re-arms); the guard stands in.
+      delivering ? (guardAt ?? Number.POSITIVE_INFINITY) : (deliverAt ?? Number.POSITIVE_INFINITY),
     );
     // Storage writes are ordered and confirmed before any output leaves the object (output gate).
     void (Number.isFinite(next) ? storage.setAlarm(next) : storage.deleteAlarm());
@@ -102,15 +109,18 @@ export function createAlarmScheduler(deps: {
         round = lease.renew();
         leaseAt = round === undefined ? undefined : now + lease.intervalMs;
       }
+      if (delivering && guardAt !== undefined && guardAt <= now) guardAt = now + DELIVERY_GUARD_MS;
       if (deliver !== undefined && !delivering && deliverAt !== undefined && deliverAt <= now) {
         deliverAt = undefined;
         delivering = true;
+        guardAt = now + DELIVERY_GUARD_MS;
         // Not awaited: a chat service that hangs (up to the request timeout) must not hold up the
         // alarm's next round, and with it the lease. The step re-arms when it ends.
         void deliver()
           .catch(() => clock.now() + DELIVERY_RETRY_MS)
           .then((next) => {
             delivering = false;
+            guardAt = undefined;
             if (next !== undefined) deliverAt = Math.min(deliverAt ?? next, next);
             arm();
           });

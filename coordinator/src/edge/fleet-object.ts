@@ -280,7 +280,13 @@ export class FleetObject {
         intervalMs: lease.intervalMs,
         renew: () => (this.ctx.getWebSockets().length > 0 ? lease.renew() : undefined),
       },
-      deliver: () => delivery.deliverDue(),
+      deliver: async () => {
+        const next = await delivery.deliverDue();
+        logger.debug('notification step done', {
+          next: next === undefined ? 'none' : new Date(next).toISOString(),
+        });
+        return next;
+      },
     });
     // The dashboard's live stream, told of each committed decision (as on Node).
     const live = createLiveFeed({ db, isConnected: (id) => hub.isConnected(id), logger });
