@@ -125,7 +125,7 @@ describeEdge('the edge coordinator in local workerd', () => {
         // Longer than the hosts trust a lease (15 s): they stay with the coordinator only if the
         // object keeps renewing it on its alarm.
         '  - { name: apps, hosts: [web1], trigger: { onBattery: 40s }, grace: 30s }',
-        '  - { name: storage, hosts: [db1], trigger: { onBattery: 55s }, after: [apps], grace: 30s }',
+        '  - { name: storage, hosts: [db1], trigger: { onBattery: 85s }, after: [apps], grace: 30s }',
       ].join('\n'),
     );
     const applied = await cli('policy', 'apply', policy);
@@ -208,7 +208,7 @@ describeEdge('the edge coordinator in local workerd', () => {
     expect(await upgrade(`${edge.url}/fleets/site-b`)).toBe(401);
   });
 
-  it('runs the stages in order on alarms, the hosts on leases, through a workerd restart, each order once', async () => {
+  it('runs the stages in order on alarms, the hosts on leases, through a workerd restart and an eviction, each order once', async () => {
     const web1 = agents.get('web1');
     const db1 = agents.get('db1');
     if (web1 === undefined || db1 === undefined) throw new Error('agents missing');
@@ -234,11 +234,33 @@ describeEdge('the edge coordinator in local workerd', () => {
       expect(host.lines.filter((line) => / agent on its own/.test(line))).toEqual([]);
 
     // workerd dies while stage 2 waits, and comes back on its persisted state: the run resumes
-    // from PostgreSQL, the alarm fires stage 2, and nothing runs twice.
+    // from PostgreSQL, and db1 reconnects to it.
+    const beforeRestart = db1.mark();
     await edge.restart();
     await edge.process().waitForLine(/coordinator started fleet=default/, 'the object started again');
-    expect(await db1.exited).toBe('SIGKILL');
-    await edge.process().waitForLine(/stage storage fired/, 'stage 2');
+    await db1.waitForLine(
+      /lease \d+: the coordinator decides/,
+      'db1 leased by the restarted object',
+      beforeRestart,
+    );
+    // Then db1 stops too: no agent is connected, nothing keeps the object awake (no keepalive, no
+    // lease round), and workerd evicts it. Stage 2's alarm wakes a new instance, which fires it.
+    const beforeEviction = edge.process().mark();
+    await db1.stop();
+    agents.delete('db1');
+    await edge
+      .process()
+      .waitForLine(
+        /coordinator\[default\] alarm woken=true/,
+        'an alarm waking an evicted object',
+        beforeEviction,
+      );
+    await edge.process().waitForLine(/stage storage fired/, 'stage 2', beforeEviction);
+    expect(await recordedHosts(record())).toEqual(['web1']);
+    // db1 comes back: its order was waiting for it; it runs once.
+    const again = spawnBundle('db1', ['agent', '--config', join(dir, 'db1.yaml'), '--log-level', 'debug']);
+    agents.set('db1', again);
+    expect(await again.exited).toBe('SIGKILL');
     expect(await recordedHosts(record())).toEqual(['web1', 'db1']);
 
     const runs = await cli('runs');
