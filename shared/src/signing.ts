@@ -260,28 +260,57 @@ function toSignatureError(error: unknown): SignatureError {
 }
 
 /**
- * Remembers ids until they expire, refusing a second use. In memory; the agent persists its executed
- * order ids separately. Entries are pruned by expiry so memory stays bounded by the live-token count.
+ * Where a replay guard keeps the ids it has seen until they expire: in memory (the Node
+ * coordinator, agents, tests) or in a Durable Object's storage (the edge, where an eviction would
+ * forget memory). Synchronous, so that checking and recording an id is one step.
  */
-export function createReplayGuard(options: { maxEntries?: number } = {}) {
+export interface ReplayStore {
+  /**
+   * Records `id` until `expiresAt`, unless a record of it is still live at `now` (`seen`) or the
+   * store holds its limit of live ids (`full`: it refuses rather than forget one, since forgetting
+   * would let that token be replayed). Expired records may be pruned at any call.
+   */
+  claim(id: string, expiresAt: number, now: number): 'claimed' | 'seen' | 'full';
+  /** Records held (live, and expired ones not yet pruned). */
+  readonly size: number;
+}
+
+/** A replay store in memory: pruned by expiry when full, so it stays bounded by the live-token count. */
+export function createMemoryReplayStore(options: { maxEntries?: number } = {}): ReplayStore {
   const maxEntries = options.maxEntries ?? 100_000;
   const seen = new Map<string, number>();
   return {
-    /** Records `id`; throws `replayed` if it was seen and has not expired yet. */
-    use(id: string, expiresAt: number, now: number): void {
+    claim(id, expiresAt, now) {
       const expiry = seen.get(id);
-      if (expiry !== undefined && expiry > now)
-        throw new SignatureError('replayed', `token ${id} was already used`);
+      if (expiry !== undefined && expiry > now) return 'seen';
       if (seen.size >= maxEntries) {
         for (const [key, until] of seen) if (until <= now) seen.delete(key);
       }
-      // Full of live ids: refuse rather than forget one (forgetting would let that token be replayed).
-      if (seen.size >= maxEntries)
-        throw new SignatureError('replayed', 'too many live tokens; try again shortly');
+      if (seen.size >= maxEntries) return 'full';
       seen.set(id, expiresAt);
+      return 'claimed';
     },
     get size() {
       return seen.size;
+    },
+  };
+}
+
+/**
+ * Remembers ids until they expire, refusing a second use. In memory unless given a `store`; the
+ * agent persists its executed order ids separately.
+ */
+export function createReplayGuard(options: { maxEntries?: number; store?: ReplayStore } = {}) {
+  const store = options.store ?? createMemoryReplayStore(options);
+  return {
+    /** Records `id`; throws `replayed` if it was seen and has not expired yet. */
+    use(id: string, expiresAt: number, now: number): void {
+      const outcome = store.claim(id, expiresAt, now);
+      if (outcome === 'seen') throw new SignatureError('replayed', `token ${id} was already used`);
+      if (outcome === 'full') throw new SignatureError('replayed', 'too many live tokens; try again shortly');
+    },
+    get size() {
+      return store.size;
     },
   };
 }

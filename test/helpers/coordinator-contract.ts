@@ -14,6 +14,12 @@ import { startReceiver, wechatOk } from '../notify/receiver.js';
 export interface RunningCoordinatorUnderTest {
   readonly url: string;
   readonly adminToken: string;
+  /**
+   * Kills the coordinator and starts it again on the same URL and state, for a runtime whose
+   * replay guard and admin throttle are durable (the edge keeps them in its Durable Object's
+   * storage; the Node coordinator keeps them in memory, so its restart forgets them).
+   */
+  restart?(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -73,6 +79,10 @@ function frame(ws: WebSocket, type: string): Promise<Record<string, unknown>> {
 export function describeCoordinatorContract(
   runtime: string,
   start: () => Promise<RunningCoordinatorUnderTest>,
+  options: {
+    /** The replay guard and the admin throttle survive a restart (the runtime gives `restart`). */
+    readonly durableGuards?: boolean;
+  } = {},
 ): void {
   describe(`the coordinator's contract [${runtime}]`, () => {
     let coordinator: RunningCoordinatorUnderTest;
@@ -86,25 +96,33 @@ export function describeCoordinatorContract(
         ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
       });
 
-    async function agentToken(): Promise<string> {
-      if (agent.id === undefined || agent.key === undefined) throw new Error('no agent enrolled');
-      return signAgentAuth(agent.key, agent.id, Date.now());
+    /** Another host, for the restart case (the first one is revoked by then). */
+    const spare: { id?: string; key?: SigningKeyPair } = {};
+
+    async function agentToken(host = agent): Promise<string> {
+      if (host.id === undefined || host.key === undefined) throw new Error('no agent enrolled');
+      return signAgentAuth(host.key, host.id, Date.now());
     }
 
-    beforeAll(async () => {
-      coordinator = await start();
-      url = coordinator.url;
-      const created = await admin('POST', '/api/v1/enrollments', { name: 'contract-host' });
+    async function enroll(name: string, host: { id?: string; key?: SigningKeyPair }): Promise<void> {
+      const created = await admin('POST', '/api/v1/enrollments', { name });
       const { token } = (await created.json()) as { token: string };
       const { keyPair } = await generateSigningKey();
       const enrolled = await fetch(`${url}/agent/v1/enroll`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ token, name: 'contract-host', publicKey: keyPair.publicJwk }),
+        body: JSON.stringify({ token, name, publicKey: keyPair.publicJwk }),
       });
       expect(enrolled.status).toBe(201);
-      agent.id = ((await enrolled.json()) as { agentId: string }).agentId;
-      agent.key = keyPair;
+      host.id = ((await enrolled.json()) as { agentId: string }).agentId;
+      host.key = keyPair;
+    }
+
+    beforeAll(async () => {
+      coordinator = await start();
+      url = coordinator.url;
+      await enroll('contract-host', agent);
+      if (options.durableGuards === true) await enroll('contract-spare', spare);
     });
 
     afterAll(async () => {
@@ -356,7 +374,40 @@ export function describeCoordinatorContract(
       }
     });
 
-    // Last: a runtime may close the connection after refusing the body unread.
+    // Near the end: from here on this client's admin requests are refused for a minute.
+    it('throttles a client after 10 failed admin tokens: 429, even with the right token', async () => {
+      for (let attempt = 0; attempt < 10; attempt++) {
+        const status = (await admin('GET', '/api/v1/status', undefined, 'ufa_a-guess-of-the-admin-token'))
+          .status;
+        // Earlier refusals in this suite count too: the throttle may start before the tenth.
+        expect([401, 429]).toContain(status);
+      }
+      const refused = await admin('GET', '/api/v1/status');
+      expect(await problemOf(refused)).toMatchObject({ status: 429 });
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    });
+
+    it.runIf(options.durableGuards === true)(
+      'after a restart, still refuses a used agent token (401) and the throttled client (429)',
+      async () => {
+        const token = await agentToken(spare);
+        const first = await connect(url, token);
+        expect(first.status).toBe(101);
+        first.ws?.close(CloseCode.Normal);
+        if (coordinator.restart === undefined) throw new Error(`${runtime}: no restart to test with`);
+        await coordinator.restart();
+        const replayed = await connect(url, token);
+        expect(replayed.status).toBe(401);
+        expect((await admin('GET', '/api/v1/status')).status).toBe(429);
+        // A fresh token is still welcome: only the used one is refused.
+        const fresh = await connect(url, await agentToken(spare));
+        expect(fresh.status).toBe(101);
+        fresh.ws?.close(CloseCode.Normal);
+      },
+    );
+
+    // Last: a runtime may close the connection after refusing the body unread (refused before
+    // authentication, so the throttle above does not change it).
     it('refuses a body over 1 MiB before reading it (413)', async () => {
       const big = JSON.stringify({ name: 'x'.repeat(1_100_000) });
       expect(await problemOf(await admin('POST', '/api/v1/enrollments', big))).toMatchObject({ status: 413 });

@@ -8,6 +8,7 @@
  * also drives notification delivery: the same outbox and delivery step as on Node, each step run
  * by the alarm at the outbox's next due time rather than by a polling timer.
  */
+import { createAuthThrottle } from '../../../shared/src/auth-throttle.js';
 import { systemClock } from '../../../shared/src/clock.js';
 import { errorMessage } from '../../../shared/src/errors.js';
 import { createConsoleLogger, type Logger } from '../../../shared/src/logger.js';
@@ -41,6 +42,7 @@ import {
   sessionFrame,
 } from '../ws/session-core.js';
 import { type AlarmScheduler, createAlarmScheduler } from './alarm-scheduler.js';
+import { createDurableReplayStore, createDurableThrottleStore } from './durable-guards.js';
 import { type EdgeBindings, type EdgeConfig, loadEdgeConfig } from './edge-config.js';
 import { type EmbeddedMigration, openEdgeDatabase, schemaOfFleet } from './edge-database.js';
 import type { DurableObjectState, EdgeSocket } from './workerd-types.js';
@@ -324,7 +326,10 @@ export class FleetObject {
       clock,
       logger,
     });
-    const replayGuard = createReplayGuard();
+    // Kept in the object's storage: an eviction or a restart does not forget a used connect token
+    // nor a guesser's failures (on Node, the process's memory holds them).
+    const replayGuard = createReplayGuard({ store: createDurableReplayStore(this.ctx.storage) });
+    const throttle = createAuthThrottle({ clock, store: createDurableThrottleStore(this.ctx.storage) });
     const metricsPublic = config.coordinator.metricsPublic;
     const app = createApp({
       db,
@@ -335,6 +340,7 @@ export class FleetObject {
       fleet,
       hub,
       replayGuard,
+      throttle,
       live,
       hostReports,
       channelHealth: () => readStatusChannelHealth(db),

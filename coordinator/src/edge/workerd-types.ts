@@ -13,7 +13,28 @@ export interface EdgeSocket {
   readonly readyState: number;
 }
 
+/** A value SQLite stores and returns (`ctx.storage.sql`). */
+export type SqlValue = string | number | null | ArrayBuffer;
+
+/** The result of `sql.exec`: rows, read once. */
+export interface SqlCursor<Row extends Record<string, SqlValue>> {
+  toArray(): Row[];
+  one(): Row;
+  readonly rowsWritten: number;
+}
+
+/** A SQLite-backed Durable Object's own database: synchronous, committed with the object's output. */
+export interface SqlStorage {
+  exec<Row extends Record<string, SqlValue> = Record<string, SqlValue>>(
+    query: string,
+    ...bindings: SqlValue[]
+  ): SqlCursor<Row>;
+}
+
 export interface DurableObjectStorage {
+  readonly sql: SqlStorage;
+  /** Runs `callback` in one SQLite transaction (rolled back when it throws). */
+  transactionSync<T>(callback: () => T): T;
   getAlarm(): Promise<number | null>;
   setAlarm(scheduledTime: number): Promise<void>;
   deleteAlarm(): Promise<void>;
