@@ -12,7 +12,7 @@ import { createPostgresDatabase, probePostgres, TEST_PG_URL } from './database.j
 import { spawnNpm, type WatchedProcess } from './processes.js';
 import { describeRequiring } from './requirements.js';
 
-function workerdMissingReason(): string | undefined {
+export function workerdMissingReason(): string | undefined {
   try {
     const bin = createRequire(import.meta.url).resolve('@cloudflare/workerd-linux-64/bin/workerd');
     return existsSync(bin) ? undefined : `${bin} is missing`;
