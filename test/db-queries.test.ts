@@ -8,6 +8,7 @@ import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { EngineState } from '../coordinator/src/core/engine-state.js';
+import { NutAccountClashError } from '../coordinator/src/core/nut-accounts.js';
 import type { Db } from '../coordinator/src/db/client.js';
 import { StoredDataError } from '../coordinator/src/db/errors.js';
 import {
@@ -26,6 +27,12 @@ import {
   insertEnrollment,
   linkEnrollment,
 } from '../coordinator/src/db/queries/enrollments.js';
+import {
+  deleteNutCredential,
+  listNutCredentials,
+  loginNameOf,
+  putNutCredential,
+} from '../coordinator/src/db/queries/nut-credentials.js';
 import {
   insertOrder,
   listOrders,
@@ -1011,6 +1018,63 @@ describeOnEachDatabase('query contract', (factory) => {
       expect(mineInRun).not.toContain(theirs.id);
       expect(mineInRun).not.toContain(elsewhere.id);
       expect(ids(await listOrders(db))).toEqual(expect.arrayContaining([mine.id, theirs.id, elsewhere.id]));
+    });
+  });
+
+  describe('NUT accounts', () => {
+    const put = (name: string, loginName: string | null, from: string[] | null, passwordHash = 'hash') =>
+      putNutCredential(db, { name, loginName, sourceAddresses: from, host: name, passwordHash, at: at() });
+    const clashOf = (promise: Promise<unknown>) =>
+      promise.then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+
+    it('a fixed login name shared by accounts bound to addresses that do not overlap', async () => {
+      const user = unique('monuser');
+      const [nas2, nas3] = [unique('nas'), unique('nas')];
+      await put(nas2, user, ['127.0.0.2']);
+      await put(nas3, user, ['127.0.0.3', '2001:db8::/64']);
+      const rows = (await listNutCredentials(db)).filter((row) => row.loginName === user);
+      expect(rows.map((row) => [row.name, loginNameOf(row), row.sourceAddresses, row.host])).toEqual(
+        [
+          [nas2, user, ['127.0.0.2'], nas2],
+          [nas3, user, ['127.0.0.3', '2001:db8::/64'], nas3],
+        ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+      );
+      // Replacing an account is checked against the others only, not its own earlier version.
+      await put(nas2, user, ['127.0.0.0/31'], 'new-hash');
+      const replaced = (await listNutCredentials(db)).find((row) => row.name === nas2);
+      expect(replaced?.passwordHash).toBe('new-hash');
+      expect(replaced?.sourceAddresses).toEqual(['127.0.0.0/31']);
+    });
+
+    it('refuses an ambiguous one, names the clash, and leaves the accounts as they were', async () => {
+      const user = unique('monuser');
+      const [nas2, nas3] = [unique('nas'), unique('nas')];
+      await put(nas2, user, ['192.0.2.0/24']);
+      const overlapping = await clashOf(put(nas3, user, ['192.0.2.77']));
+      expect(overlapping).toBeInstanceOf(NutAccountClashError);
+      expect((overlapping as NutAccountClashError).details).toEqual({
+        clash: { account: nas2, username: user, from: ['192.0.2.0/24'] },
+      });
+      expect(String((overlapping as Error).message)).toContain('192.0.2.77 overlaps 192.0.2.0/24');
+      expect(await clashOf(put(nas3, user, null))).toBeInstanceOf(NutAccountClashError);
+      expect((await listNutCredentials(db)).some((row) => row.name === nas3)).toBe(false);
+      // Concurrent puts take turns: of two overlapping ones, one is refused.
+      const [a, b] = [unique('nas'), unique('nas')];
+      const other = unique('monuser');
+      const raced = await Promise.all(
+        [put(a, other, ['10.0.0.1']), put(b, other, ['10.0.0.0/8'])].map(clashOf),
+      );
+      expect(raced.filter((error) => error instanceof NutAccountClashError)).toHaveLength(1);
+      // The name is the account's own login name unless it has another.
+      const plain = unique('nas');
+      await put(plain, null, null);
+      const row = (await listNutCredentials(db)).find((r) => r.name === plain);
+      expect(row && loginNameOf(row)).toBe(plain);
+      expect(await deleteNutCredential(db, plain)).toBe(true);
+      expect(await deleteNutCredential(db, plain)).toBe(false);
     });
   });
 });

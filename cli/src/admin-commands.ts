@@ -94,6 +94,9 @@ export async function adminCommand(
       'read-only': { type: 'boolean' },
       address: { type: 'string' },
       remove: { type: 'boolean' },
+      username: { type: 'string' },
+      password: { type: 'string' },
+      from: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -160,6 +163,9 @@ export async function adminCommand(
           readOnly: values['read-only'] === true,
           address: values.address,
           remove: values.remove === true,
+          username: values.username,
+          password: values.password,
+          from: values.from,
         });
       if (sub !== undefined)
         throw new UsageError(`usage: upsfleet hosts [revoke NAME]\n${NUT_CREDENTIALS_USAGE}`);

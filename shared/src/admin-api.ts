@@ -226,13 +226,20 @@ export const EventsPageSchema = pageSchema(UpsEventSchema).extend({
 export const HostRevokedSchema = z.object({ revoked: z.string(), agentId: z.uuid() });
 
 export const NutCredentialsSchema = z.object({
-  username: z.string(),
-  password: z.string().describe('Shown this once; only its hash is stored'),
+  username: z.string().describe("The USERNAME its client sends: the account's name unless one was given"),
+  password: Nullable(z.string()).describe(
+    'The generated password, shown this once (only its hash is stored); null when the password was given',
+  ),
   host: Nullable(z.string()).describe('The legacy host this account is; null for a read-only account'),
+  from: Nullable(z.array(z.string())).describe(
+    'The addresses or CIDR ranges its client may log in from; null: any',
+  ),
   ups: Nullable(z.string()).describe('The UPS name to give in MONITOR (the alias when there is one)'),
   bridge: Nullable(z.string()).describe('The agent that serves it over NUT'),
   address: Nullable(z.string()).describe('HOST:PORT where the bridge serves NUT, while it is connected'),
-  monitor: Nullable(z.string()).describe("The line for the host's upsmon.conf, when the address is known"),
+  monitor: Nullable(z.string()).describe(
+    "The line for the host's upsmon.conf, when the bridge's address is known and the password was generated",
+  ),
 });
 
 export const NutCredentialsRemovedSchema = z.object({ removed: z.string() });

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { ProtocolError } from './errors.js';
+import { AddressOrRangeSchema } from './ip-ranges.js';
 import { interpretStatus, type PowerState } from './nut-status.js';
 
 /** Bumped on any incompatible change to the frames or claims below. */
@@ -277,10 +278,16 @@ export const BridgeClaimsSchema = z.object({
     .array(
       z.object({
         username: NameSchema,
-        /** `scrypt$<salt>$<hash>` (shared/src/nut-password.ts). */
+        /** `pbkdf2-sha256$<iterations>$<salt>$<hash>` (shared/src/nut-password.ts). */
         hash: z.string().min(1).max(256),
         /** The legacy host this account is; null for a read-only account (it never sees FSD early). */
         host: NameSchema.nullable(),
+        /**
+         * The addresses (or CIDR ranges) its client may log in from; null: any. Several accounts
+         * share a username only with addresses that do not overlap: LOGIN is username + password +
+         * the connection's address.
+         */
+        from: z.array(AddressOrRangeSchema).max(16).nullable().default(null),
       }),
     )
     .max(256),

@@ -117,6 +117,7 @@ export async function createTestCoordinator(options: { adminToken?: string; star
       db,
       clock,
       fleet,
+      hub,
       signingKey,
       adminToken,
       loggedErrors,

@@ -16,8 +16,9 @@ export interface RawNut {
 
 const WAIT_MS = 5_000;
 
-export async function openRawNut(port: number, host = '127.0.0.1'): Promise<RawNut> {
-  const socket: Socket = connect({ host, port });
+/** `localAddress`: the client's own address (any of 127/8 on Linux, to be another client). */
+export async function openRawNut(port: number, host = '127.0.0.1', localAddress?: string): Promise<RawNut> {
+  const socket: Socket = connect({ host, port, ...(localAddress === undefined ? {} : { localAddress }) });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
     socket.once('error', reject);

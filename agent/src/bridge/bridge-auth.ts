@@ -3,10 +3,12 @@ import type { Clock } from '../../../shared/src/clock.js';
 import type { Logger } from '../../../shared/src/logger.js';
 import { verifyNutPassword } from '../../../shared/src/nut-password.js';
 import type { NutServerAuth } from '../nut-server/types.js';
+import { findAccount, hasUsername } from './bridge-accounts.js';
 import type { BridgeState } from './bridge-state.js';
 
 /**
- * LOGIN against the accounts in the bridge's state (hashes only), with the admin API's throttle:
+ * LOGIN against the accounts in the bridge's state (hashes only): the account with this username
+ * bound to the connection's address (or to none), then its password. With the admin API's throttle:
  * after 10 failures within a minute from one address, every LOGIN from it is refused
  * (ERR ACCESS-DENIED, even with the right password) until the minute has passed.
  */
@@ -24,16 +26,18 @@ export function createBridgeAuth(
         });
         return false;
       }
-      const account = state.claims?.accounts.find((a) => a.username === username);
+      const account = findAccount(state.claims, username, address);
       const ok = account !== undefined && (await verifyNutPassword(password, account.hash));
       if (ok) throttle.succeeded(address);
       else {
         throttle.failed(address);
-        options.logger.warn('bridge: LOGIN refused: unknown user or wrong password', {
-          address,
-          username,
-          ups,
-        });
+        const why =
+          account !== undefined
+            ? 'wrong password'
+            : hasUsername(state.claims, username)
+              ? 'no account with this username for this address'
+              : 'unknown user';
+        options.logger.warn(`bridge: LOGIN refused: ${why}`, { address, username, ups });
       }
       return ok;
     },

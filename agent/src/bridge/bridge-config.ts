@@ -1,5 +1,6 @@
-import { BlockList, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import { z } from 'zod';
+import { AddressOrRangeSchema, isAddressIn } from '../../../shared/src/ip-ranges.js';
 
 /**
  * The `bridge:` section of an agent config: this agent serves NUT's network protocol to the hosts
@@ -21,7 +22,7 @@ export const BridgeSchema = z.strictObject({
   listen: ListenAddress.default({ host: '0.0.0.0', port: 3493 }),
   /** Only these addresses (or CIDR ranges) may connect; without it, any address may. */
   allow: z
-    .array(z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], { error: 'an IP address or CIDR range' }))
+    .array(AddressOrRangeSchema)
     .min(1, 'list at least one address (leave out allow: to accept any)')
     .optional(),
   /** PEM files: STARTTLS is offered with them, as upsd with CERTFILE. */
@@ -46,12 +47,6 @@ export function createAllowCheck(
   allow: readonly string[] | undefined,
 ): ((address: string) => boolean) | undefined {
   if (allow === undefined) return undefined;
-  const list = new BlockList();
-  for (const entry of allow) {
-    const [address = '', prefix] = entry.split('/');
-    const type = isIPv6(address) ? 'ipv6' : 'ipv4';
-    if (prefix === undefined) list.addAddress(address, type);
-    else list.addSubnet(address, Number(prefix), type);
-  }
-  return (address) => list.check(address, isIPv6(address) ? 'ipv6' : 'ipv4');
+  const entries = [...allow];
+  return (address) => isAddressIn(address, entries);
 }

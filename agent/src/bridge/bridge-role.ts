@@ -4,6 +4,7 @@ import type { Logger } from '../../../shared/src/logger.js';
 import type { OwnReading } from '../fallback/own-reading.js';
 import { createNutServer, type NutServer } from '../nut-server/server.js';
 import type { NutServerEvent } from '../nut-server/types.js';
+import { findAccount } from './bridge-accounts.js';
 import { createBridgeAuth } from './bridge-auth.js';
 import { type BridgeConfig, createAllowCheck, formatListen } from './bridge-config.js';
 import { createBridgeSource } from './bridge-source.js';
@@ -51,8 +52,8 @@ export async function startBridge(options: {
    * the bridge showed FSD on its own, and the client already went, is answered with it.
    */
   const leftAlready = new Map<string, Extract<HostLeft, { left: true }>>();
-  const hostOfUser = (username: string) =>
-    state.claims?.accounts.find((account) => account.username === username)?.host ?? undefined;
+  const hostOfClient = (username: string | undefined, address: string) =>
+    findAccount(state.claims, username, address)?.host ?? undefined;
   const settle = (host: string, left: HostLeft) => {
     const set = waiters.get(host);
     waiters.delete(host);
@@ -65,7 +66,7 @@ export async function startBridge(options: {
         logger.info(`bridge: ${event.username} logged in to ${event.ups} from ${event.address}`);
         return;
       case 'logout': {
-        const host = hostOfUser(event.username);
+        const host = hostOfClient(event.username, event.address);
         logger.info(`bridge: ${event.username} left ${event.ups} (${event.how}) from ${event.address}`);
         if (host !== undefined && state.fsd(host)) {
           const left = { left: true, how: event.how, address: event.address } as const;
@@ -107,14 +108,8 @@ export async function startBridge(options: {
   const listen = formatListen({ host: config.listen.host, port: server.port });
   logger.info(`bridge: serving NUT on ${listen}${tls ? ' (STARTTLS offered)' : ''}`);
 
-  const accountOf = (host: string) =>
-    state.claims?.accounts.filter((account) => account.host === host).map((account) => account.username) ??
-    [];
-
-  const loggedIn = (host: string): boolean => {
-    const users = accountOf(host);
-    return server.clients().some((c) => c.loggedInTo !== undefined && users.includes(c.username ?? ''));
-  };
+  const loggedIn = (host: string): boolean =>
+    server.clients().some((c) => c.loggedInTo !== undefined && hostOfClient(c.username, c.address) === host);
 
   return {
     server,

@@ -24,9 +24,9 @@ const claims: BridgeClaims = {
     { name: 'winbox', ups: ['nas-ups'], alias: null, fsd: false, offline: [], minSupplies: 1 },
   ],
   accounts: [
-    { username: 'nas2', hash: 'x', host: 'nas2' },
-    { username: 'winbox', hash: 'x', host: 'winbox' },
-    { username: 'homeassistant', hash: 'x', host: null },
+    { username: 'nas2', hash: 'x', host: 'nas2', from: null },
+    { username: 'winbox', hash: 'x', host: 'winbox', from: null },
+    { username: 'homeassistant', hash: 'x', host: null, from: null },
   ],
 };
 

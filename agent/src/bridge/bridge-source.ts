@@ -1,6 +1,7 @@
 import type { BridgeClaims } from '../../../shared/src/protocol.js';
 import type { OwnReading } from '../fallback/own-reading.js';
 import type { NutClientView, NutServedUps, NutServerSource } from '../nut-server/types.js';
+import { findAccount } from './bridge-accounts.js';
 import type { BridgeState } from './bridge-state.js';
 
 /**
@@ -17,10 +18,9 @@ import type { BridgeState } from './bridge-state.js';
 type Host = BridgeClaims['hosts'][number];
 type Ups = BridgeClaims['upses'][number];
 
-/** The legacy host a client is, by its username (verified once it has logged in). */
-function hostOf(claims: BridgeClaims, username: string | undefined): Host | undefined {
-  if (username === undefined) return undefined;
-  const account = claims.accounts.find((a) => a.username === username);
+/** The legacy host a client is, by its username and address (verified once it has logged in). */
+function hostOf(claims: BridgeClaims, client: NutClientView): Host | undefined {
+  const account = findAccount(claims, client.username, client.address);
   return account?.host === null || account === undefined
     ? undefined
     : claims.hosts.find((h) => h.name === account.host);
@@ -56,7 +56,7 @@ export function createBridgeSource(
       if (last === undefined) return [];
       const readings = own();
       const claims = { ...last, upses: last.upses.map((ups) => current(ups, readings[ups.name])) };
-      const host = hostOf(claims, client.username);
+      const host = hostOf(claims, client);
       // FSD only for a host that proved who it is (LOGIN checks the password).
       const fsd = host !== undefined && client.loggedInTo !== undefined && state.fsd(host.name);
       const list = claims.upses.map((ups) =>

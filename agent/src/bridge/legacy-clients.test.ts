@@ -1,13 +1,21 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAdaptorServer, type ServerType } from '@hono/node-server';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { adminCommand } from '../../../cli/src/admin-commands.js';
 import { createManualClock } from '../../../shared/src/clock.js';
 import { silentLogger } from '../../../shared/src/logger.js';
 import { hashNutPassword } from '../../../shared/src/nut-password.js';
 import type { BridgeClaims } from '../../../shared/src/protocol.js';
+import { signUpsEvent } from '../../../shared/src/tokens.js';
+import { createTestCoordinator, type TestCoordinator } from '../../../test/helpers/coordinator-app.js';
 import { openRawNut, type RawNut } from '../../../test/nut/raw-nut.js';
 import { createNutServer, type NutServer } from '../nut-server/server.js';
 import { createBridgeAuth } from './bridge-auth.js';
 import { createBridgeSource } from './bridge-source.js';
-import type { BridgeState } from './bridge-state.js';
+import { type BridgeState, openBridgeState } from './bridge-state.js';
 
 /**
  * The command sequences of three NUT clients that cannot run here, taken from their source (listed in
@@ -44,10 +52,8 @@ function claimsWith(accounts: BridgeClaims['accounts']): BridgeClaims {
 let claims: BridgeClaims;
 beforeAll(async () => {
   claims = claimsWith([
-    // DSM's upsmon always logs in as monuser/secret (its UI has no field for them).
-    { username: 'monuser', hash: await hashNutPassword('secret'), host: 'nas2' },
-    { username: 'nas3', hash: await hashNutPassword('nas3-pw'), host: 'nas3' },
-    { username: 'homeassistant', hash: await hashNutPassword('ha-pw'), host: null },
+    { username: 'nas3', hash: await hashNutPassword('nas3-pw'), host: 'nas3', from: null },
+    { username: 'homeassistant', hash: await hashNutPassword('ha-pw'), host: null, from: null },
   ]);
 });
 
@@ -60,8 +66,9 @@ afterEach(async () => {
   for (const server of servers.splice(0)) await server.close();
 });
 
-async function bridge(): Promise<(bytes: string, replies?: number) => Promise<string[]>> {
-  const state = { claims, fsd: (host: string) => fired.has(host) } as unknown as BridgeState;
+async function bridge(
+  state = { claims, fsd: (host: string) => fired.has(host) } as unknown as BridgeState,
+): Promise<(bytes: string, replies?: number) => Promise<string[]>> {
   const server = await createNutServer({
     source: createBridgeSource(state),
     auth: createBridgeAuth(state, { clock: createManualClock(0), logger: silentLogger }),
@@ -188,9 +195,92 @@ describe('WinNUT-Client (Nut_Socket.vb, UPS_Device.vb)', () => {
 });
 
 describe('Synology DSM as a network UPS client (NUT upsmon secondary: MONITOR ups@BRIDGE 1 monuser secret)', () => {
+  /**
+   * DSM's upsmon always logs in as monuser/secret (its UI has no field for them). Its account is
+   * made the way an admin makes it, `upsfleet hosts nut-credentials nas2 --username monuser
+   * --password secret --from 127.0.0.1`, against a coordinator (in memory, served on a loopback
+   * port) whose signed bridge state the bridge's own state code verifies and serves.
+   */
+  let coordinator: TestCoordinator;
+  let http: ServerType;
+  let dir: string;
+  let dsmState: BridgeState;
+  beforeAll(async () => {
+    coordinator = await createTestCoordinator();
+    http = createAdaptorServer({ fetch: coordinator.app.fetch });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const { port } = http.address() as AddressInfo;
+    const env = { UPSFLEET_URL: `http://127.0.0.1:${port}`, UPSFLEET_TOKEN: coordinator.adminToken };
+    const quiet = { write: () => undefined };
+    dir = await mkdtemp(join(tmpdir(), 'dsm-replay-'));
+    const policyFile = join(dir, 'policy.json');
+    await writeFile(
+      policyFile,
+      JSON.stringify({
+        ups: [{ name: 'nas-ups', watcher: 'nas' }],
+        hosts: [
+          { name: 'nas2', ups: ['nas-ups'], nut: { bridge: 'nas', alias: 'ups' } },
+          { name: 'nas3', ups: ['nas-ups'], nut: { bridge: 'nas' } },
+        ],
+        stages: [
+          { name: 'first', hosts: ['nas3'], trigger: { onBattery: '1m' } },
+          { name: 'second', hosts: ['nas2'], after: ['first'], trigger: { onBattery: '5m' } },
+        ],
+      }),
+    );
+    expect(await adminCommand('policy', ['apply', policyFile], env, quiet)).toBe(0);
+    // The bridge agent "nas" is connected: what the coordinator sends it is captured.
+    const agent = await coordinator.enroll('nas');
+    const frames: string[] = [];
+    coordinator.hub.add({ agentId: agent.agentId, send: (frame) => frames.push(frame), close: () => {} });
+    await coordinator.fleet.agentReady(agent.agentId, 'nas', '127.0.0.1:3493');
+    // Its watcher reads the UPS on battery (no stage fires: the clock stands still).
+    const event = await signUpsEvent(
+      agent.keyPair,
+      agent.agentId,
+      {
+        seq: 1,
+        ups: 'nas-ups',
+        observedAt: coordinator.clock.now(),
+        events: ['ONBATT'],
+        status: ['OB', 'DISCHRG'],
+        vars: VARS,
+      },
+      coordinator.clock.now(),
+    );
+    expect((await coordinator.postJson('/agent/v1/events', { events: [event] })).status).toBe(200);
+    const args = ['nut-credentials', 'nas2', '--username', 'monuser', '--password', 'secret'];
+    expect(await adminCommand('hosts', [...args, '--from', '127.0.0.1'], env, quiet)).toBe(0);
+    const token = frames
+      .map((frame) => JSON.parse(frame) as { type: string; token?: string })
+      .findLast((frame) => frame.type === 'bridge')?.token;
+    dsmState = await openBridgeState({
+      agentId: agent.agentId,
+      coordinatorKeys: () => [coordinator.signingKey.publicKey],
+      clockToleranceMs: 30_000,
+      file: join(dir, 'bridge-state.jwt'),
+      clock: coordinator.clock,
+      logger: silentLogger,
+    });
+    await dsmState.accept(token ?? 'no bridge state was sent');
+    expect(dsmState.claims?.accounts).toEqual([
+      {
+        username: 'monuser',
+        hash: expect.stringMatching(/^pbkdf2-sha256\$/),
+        host: 'nas2',
+        from: ['127.0.0.1'],
+      },
+    ]);
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => http.close(resolve));
+    await coordinator.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
   /** upsmon: try_connect (STARTTLS via upscli_connect), do_upsd_auth, then pollups each POLLFREQ. */
   async function login() {
-    const send = await bridge();
+    const send = await bridge(dsmState);
     // No certificate on the bridge: the same answer as an upsd without CERTFILE; upsmon goes on in clear.
     expect(await send('STARTTLS\n')).toEqual(['ERR FEATURE-NOT-CONFIGURED\n']);
     expect(await send('USERNAME monuser\n')).toEqual(['OK\n']);
@@ -202,15 +292,16 @@ describe('Synology DSM as a network UPS client (NUT upsmon secondary: MONITOR up
   it('polls ups.status under the name `ups` and sees FSD only once its own stage fired', async () => {
     const send = await login();
     expect(await send('GET VAR ups ups.status\n')).toEqual(['VAR ups ups.status "OB DISCHRG"\n']);
-    fired.add('nas3'); // another host's stage: not this one's
+    // Another host's stage: not this one's.
+    dsmState.fsdOrdered('nas3', coordinator.clock.now());
     expect(await send('GET VAR ups ups.status\n')).toEqual(['VAR ups ups.status "OB DISCHRG"\n']);
-    fired.add('nas2');
+    dsmState.fsdOrdered('nas2', coordinator.clock.now());
     // parse_status → ups_fsd → forceshutdown: SHUTDOWNCMD (Safe Mode on DSM).
     expect(await send('GET VAR ups ups.status\n')).toEqual(['VAR ups ups.status "FSD OB DISCHRG"\n']);
   });
 
   it('with a wrong password is refused at LOGIN, as upsd refuses it', async () => {
-    const send = await bridge();
+    const send = await bridge(dsmState);
     expect(await send('USERNAME monuser\n')).toEqual(['OK\n']);
     expect(await send('PASSWORD wrong\n')).toEqual(['OK\n']);
     expect(await send('LOGIN ups\n')).toEqual(['ERR ACCESS-DENIED\n']);

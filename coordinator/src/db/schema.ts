@@ -105,11 +105,22 @@ export const upsStates = pgTable('ups_states', {
 });
 
 /**
- * NUT accounts a bridge serves (`upsfleet hosts nut-credentials`): one per legacy host (named as the
- * host), or a read-only one (`host` null) for dashboards and exporters. Only the hash is kept.
+ * NUT accounts a bridge serves (`upsfleet hosts nut-credentials NAME`): one per legacy host (named as
+ * the host), or a read-only one (`host` null) for dashboards and exporters. Only the hash is kept.
+ * A client that insists on a fixed account (Synology DSM: `monuser`/`secret`) gets `loginName`; one
+ * login name may serve several hosts only when each is bound to its client's addresses
+ * (`sourceAddresses`, none overlapping: coordinator/src/core/nut-accounts.ts).
  */
 export const nutCredentials = pgTable('nut_credentials', {
-  username: text('username').primaryKey(),
+  /**
+   * The account's NAME: the host's (or the reader's) name. The column is still called `username`
+   * (migration 0005), when it always was the name the client logs in with too.
+   */
+  name: text('username').primaryKey(),
+  /** The USERNAME its client sends, when that is not `name` (a fixed one such as `monuser`). */
+  loginName: text('login_name'),
+  /** The addresses or CIDR ranges its client may log in from; null: any. */
+  sourceAddresses: text('source_addresses').array(),
   /** The legacy host this account is; null for a read-only account. */
   host: text('host'),
   passwordHash: text('password_hash').notNull(),

@@ -15,7 +15,7 @@ import type { EngineState } from '../core/engine-state.js';
 import { compileOfflineRules } from '../core/offline-rule.js';
 import type { Policy } from '../core/policy.js';
 import type { Db } from '../db/client.js';
-import { listNutCredentials } from '../db/queries/nut-credentials.js';
+import { listNutCredentials, loginNameOf } from '../db/queries/nut-credentials.js';
 import { listUpsStates } from '../db/queries/ups-events.js';
 import type { Hub } from '../ws/hub.js';
 import { createVersionCounter, type RaiseCeiling } from './briefings.js';
@@ -81,7 +81,12 @@ export function bridgeContent(
     })),
     accounts: credentials
       .filter((row) => row.host === null || served.has(row.host))
-      .map((row) => ({ username: row.username, hash: row.passwordHash, host: row.host })),
+      .map((row) => ({
+        username: loginNameOf(row),
+        hash: row.passwordHash,
+        host: row.host,
+        from: row.sourceAddresses,
+      })),
   };
 }
 

@@ -1,0 +1,2 @@
+ALTER TABLE "nut_credentials" ADD COLUMN "login_name" text;--> statement-breakpoint
+ALTER TABLE "nut_credentials" ADD COLUMN "source_addresses" text[];
