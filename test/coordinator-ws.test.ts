@@ -419,3 +419,50 @@ describe('offline reports from a NUT bridge', () => {
     bridge.ws.close();
   });
 });
+
+describe('NUT accounts in the state sent to a bridge', () => {
+  it('an account bound to addresses reaches only a bridge that says it checks them', async () => {
+    await api.call('PUT', '/api/v1/policy', {
+      ups: [{ name: 'nas-ups', watcher: 'nas' }],
+      hosts: [
+        { name: 'web1', ups: ['nas-ups'] },
+        { name: 'nas2', ups: ['nas-ups'], nut: { bridge: 'nas', alias: 'ups' } },
+        { name: 'nas3', ups: ['nas-ups'], nut: { bridge: 'nas' } },
+      ],
+      stages: [{ name: 'apps', hosts: ['web1', 'nas2', 'nas3'], trigger: { onBattery: '5m' } }],
+    });
+    const fixed = { username: 'monuser', password: 'secret', from: ['192.0.2.2'] };
+    await api.call('POST', '/api/v1/hosts/nas2/nut-credentials', fixed);
+    await api.call('POST', '/api/v1/hosts/nas3/nut-credentials', {});
+    type Account = { username: string; host: string | null; from: string[] | null };
+    const accountsSent = async (bridge: { listen: string; accountAddresses?: boolean }) => {
+      const socket = await connect(watcher);
+      const from = socket.mark();
+      socket.send(
+        encodeMessage({
+          type: 'hello',
+          protocol: PROTOCOL_VERSION,
+          version: 'test',
+          roles: ['bridge'],
+          bridge,
+        }),
+      );
+      const frame = await socket.frame((f) => f.type === 'bridge', 'the bridge state', from);
+      socket.ws.close();
+      await socket.closed;
+      const payload = String(frame.token).split('.')[1] ?? '';
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
+        accounts: Account[];
+      };
+      return claims.accounts.map(({ username, host, from }) => ({ username, host, from }));
+    };
+    // A bridge from before account addresses would let monuser in from anywhere: it is not sent.
+    expect(await accountsSent({ listen: '127.0.0.1:3493' })).toEqual([
+      { username: 'nas3', host: 'nas3', from: null },
+    ]);
+    expect(await accountsSent({ listen: '127.0.0.1:3493', accountAddresses: true })).toEqual([
+      { username: 'monuser', host: 'nas2', from: ['192.0.2.2'] },
+      { username: 'nas3', host: 'nas3', from: null },
+    ]);
+  });
+});

@@ -33,7 +33,7 @@ export interface LinkOptions {
   readonly logger: Logger;
   readonly roles?: readonly ('host' | 'watcher' | 'bridge')[];
   /** A NUT bridge says where it serves NUT in its hello. */
-  readonly bridge?: { readonly listen: string };
+  readonly bridge?: { readonly listen: string; readonly accountAddresses?: boolean };
   readonly version?: string;
   /** Drop the socket when nothing (no ping, no frame) arrived for this long, ms. */
   readonly idleTimeoutMs?: number;

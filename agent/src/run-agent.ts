@@ -405,7 +405,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     clock,
     logger,
     roles,
-    ...(bridge === undefined ? {} : { bridge: { listen: bridge.listen } }),
+    ...(bridge === undefined ? {} : { bridge: { listen: bridge.listen, accountAddresses: true } }),
     onState: (state) => {
       if (state !== 'open') welcomed = false;
       if (!stopping) failSafe?.linkState(state);

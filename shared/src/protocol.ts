@@ -327,7 +327,16 @@ const HelloSchema = z.object({
   version: z.string().max(64),
   roles: z.array(z.enum(['host', 'watcher', 'bridge'])).min(1),
   /** A bridge says where it serves NUT (for the MONITOR line `hosts nut-credentials` prints). */
-  bridge: z.object({ listen: z.string().min(1).max(300) }).optional(),
+  bridge: z
+    .object({
+      listen: z.string().min(1).max(300),
+      /**
+       * It checks each account's `from` at LOGIN. A bridge that does not say so would ignore them
+       * (and take the first account with a shared username): it is sent no account bound to addresses.
+       */
+      accountAddresses: z.boolean().optional(),
+    })
+    .optional(),
 });
 
 /** A signed UPS event (compact JWS whose claims are `UpsEventClaims`). */

@@ -4,9 +4,8 @@ import { silentLogger } from '../../../shared/src/logger.js';
 import { hashNutPassword } from '../../../shared/src/nut-password.js';
 import type { BridgeClaims } from '../../../shared/src/protocol.js';
 import { openRawNut, type RawNut } from '../../../test/nut/raw-nut.js';
-import { createNutServer, type NutServer } from '../nut-server/server.js';
-import { createBridgeAuth } from './bridge-auth.js';
-import { createBridgeSource } from './bridge-source.js';
+import type { NutServer } from '../nut-server/server.js';
+import { type Bridge, startBridge } from './bridge-role.js';
 import type { BridgeState } from './bridge-state.js';
 
 /**
@@ -42,25 +41,48 @@ beforeAll(async () => {
 });
 
 const fired = new Set<string>();
-const servers: NutServer[] = [];
+const left: [string, string][] = [];
+const bridges: Bridge[] = [];
 const conversations: RawNut[] = [];
 afterEach(async () => {
   fired.clear();
+  left.length = 0;
   for (const raw of conversations.splice(0)) raw.close();
-  for (const server of servers.splice(0)) await server.close();
+  for (const bridge of bridges.splice(0)) await bridge.stop();
 });
 
+/** The bridge role itself (server, auth, source, confirmations) over a state that FSD orders change. */
 async function startBridgeServer(): Promise<NutServer> {
-  const state = { claims, fsd: (host: string) => fired.has(host) } as unknown as BridgeState;
-  const server = await createNutServer({
-    source: createBridgeSource(state),
-    auth: createBridgeAuth(state, { clock: createManualClock(0), logger: silentLogger }),
-    host: '127.0.0.1',
-    port: 0,
+  const listeners: (() => void)[] = [];
+  const state: BridgeState = {
+    get claims() {
+      return claims;
+    },
+    accept: async () => undefined,
+    fsdOrdered: (host) => {
+      fired.add(host);
+      for (const listener of listeners) listener();
+    },
+    setOfflineFsd: () => undefined,
+    fsd: (host) => fired.has(host),
+    onChange: (listener) => listeners.push(listener),
+  };
+  const bridge = await startBridge({
+    config: { listen: { host: '127.0.0.1', port: 0 }, allow: undefined, tls: undefined },
+    state,
+    clock: createManualClock(0),
+    logger: silentLogger,
+    onLeft: (host, how) => left.push([host, how]),
   });
-  servers.push(server);
-  return server;
+  bridges.push(bridge);
+  return bridge.server;
 }
+
+const roleOf = (server: NutServer): Bridge => {
+  const bridge = bridges.find((b) => b.server === server);
+  if (bridge === undefined) throw new Error('no such bridge');
+  return bridge;
+};
 
 /** DSM's upsmon from `from`: logs in as monuser/secret to `ups`; the LOGIN reply and a poll. */
 async function dsmFrom(server: NutServer, from: string, password = 'secret') {
@@ -70,7 +92,7 @@ async function dsmFrom(server: NutServer, from: string, password = 'secret') {
   expect(await send('USERNAME monuser')).toBe('OK\n');
   expect(await send(`PASSWORD ${password}`)).toBe('OK\n');
   const login = await send('LOGIN ups');
-  return { login, status: () => send('GET VAR ups ups.status') };
+  return { login, status: () => send('GET VAR ups ups.status'), logout: () => send('LOGOUT') };
 }
 
 describe('one fixed account (monuser/secret) shared by hosts bound to their addresses', () => {
@@ -88,6 +110,25 @@ describe('one fixed account (monuser/secret) shared by hosts bound to their addr
 
     fired.add('nas3');
     expect(await nas3.status()).toBe('VAR ups ups.status "FSD OB DISCHRG"\n');
+  });
+
+  it("each one's leaving confirms its own host's FSD, not the other's", async () => {
+    const server = await startBridgeServer();
+    const { ability } = roleOf(server);
+    const nas2 = await dsmFrom(server, '127.0.0.2');
+    expect(nas2.login).toBe('OK\n');
+    expect([ability.loggedIn('nas2'), ability.loggedIn('nas3')]).toEqual([true, false]);
+    const nas3 = await dsmFrom(server, '127.0.0.3');
+    expect(nas3.login).toBe('OK\n');
+    expect(ability.loggedIn('nas3')).toBe(true);
+
+    ability.showFsd('nas2', 0);
+    const leaving = ability.waitForLeave('nas2');
+    // nas3 (not shown FSD) leaves first: it confirms nothing; then nas2 leaves.
+    expect(await nas3.logout()).toBe('OK Goodbye\n');
+    expect(await nas2.logout()).toBe('OK Goodbye\n');
+    expect(await leaving).toEqual({ left: true, how: 'logout', address: '127.0.0.2' });
+    expect(left).toEqual([['nas2', 'logout']]);
   });
 
   it('a third address is refused at LOGIN as a wrong password is, and never sees FSD', async () => {

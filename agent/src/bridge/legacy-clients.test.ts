@@ -233,7 +233,10 @@ describe('Synology DSM as a network UPS client (NUT upsmon secondary: MONITOR up
     const agent = await coordinator.enroll('nas');
     const frames: string[] = [];
     coordinator.hub.add({ agentId: agent.agentId, send: (frame) => frames.push(frame), close: () => {} });
-    await coordinator.fleet.agentReady(agent.agentId, 'nas', '127.0.0.1:3493');
+    await coordinator.fleet.agentReady(agent.agentId, 'nas', {
+      listen: '127.0.0.1:3493',
+      accountAddresses: true,
+    });
     // Its watcher reads the UPS on battery (no stage fires: the clock stands still).
     const event = await signUpsEvent(
       agent.keyPair,

@@ -22,6 +22,7 @@ import { createKeyRing } from '../fleet/coordinator-key.js';
 import { createFleet, type Fleet } from '../fleet/fleet.js';
 import { createHostReports } from '../fleet/host-reports.js';
 import { createLease } from '../fleet/lease.js';
+import { bridgeOf } from '../fleet/nut-bridges.js';
 import { bearerToken } from '../http/admin-auth.js';
 import { createApp } from '../http/app.js';
 import { type Problem, problemOf, problemParts } from '../http/problem.js';
@@ -381,7 +382,7 @@ export class FleetObject {
       const state = this.stateOf(socket);
       if (state === undefined) continue;
       hub.add(this.connectionOf(socket, state.agentId));
-      if (state.greeted) await fleet.agentReady(state.agentId, state.name, state.bridgeListen);
+      if (state.greeted) await fleet.agentReady(state.agentId, state.name, bridgeOf(state));
     }
     await fleet.resume();
     // A lease at once: to the agents still connected, and for the hellos of those coming.

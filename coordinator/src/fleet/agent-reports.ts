@@ -18,21 +18,21 @@ import type { FleetContext } from './context.js';
 import { decideInput } from './decide-input.js';
 import { deliverOrders, findRunId } from './effects.js';
 import { reportInput } from './inputs.js';
+import type { BridgeHello } from './nut-bridges.js';
 
 /** An agent said hello: it counts as connected, gets its briefing, then every order still owed to it. */
 export async function agentReady(
   fleet: FleetContext,
   agentId: string,
   name: string,
-  bridgeListen?: string,
+  bridge?: BridgeHello,
 ): Promise<void> {
   await connection(fleet, { kind: 'host-connected', host: name });
   // Orders are owed only within a run (pendingOrdersFor): without one, a hello reads nothing.
   const owed = fleet.state.run !== undefined;
   const work = async () => {
     await fleet.briefings.hello(fleet.policy, fleet.state.ups, agentId, name);
-    if (bridgeListen !== undefined)
-      await fleet.bridges.hello(fleet.policy, fleet.state, agentId, name, bridgeListen);
+    if (bridge !== undefined) await fleet.bridges.hello(fleet.policy, fleet.state, agentId, name, bridge);
     if (owed) await resendOwed(fleet, agentId, name);
   };
   // What a hello sends reflects committed decisions only.

@@ -19,6 +19,7 @@ import type { FleetContext, FleetDeps } from './context.js';
 import { decideInput } from './decide-input.js';
 import { ingestEvent } from './event-intake.js';
 import { createGroupCommit } from './group-commit.js';
+import type { BridgeHello } from './nut-bridges.js';
 import { BRIDGE_VERSION_SETTING, createNutBridges } from './nut-bridges.js';
 import { type OfflineReport, recordOfflineReport } from './offline-reports.js';
 import { loadStored, resume } from './resume.js';
@@ -94,8 +95,8 @@ export async function createFleet(deps: FleetDeps) {
      * An agent said hello: it counts as connected, gets its briefing (and, as a NUT bridge, what it
      * serves), then every order still owed to it.
      */
-    agentReady(agentId: string, name: string, bridgeListen?: string): Promise<void> {
-      return run(() => agentReady(fleet, agentId, name, bridgeListen));
+    agentReady(agentId: string, name: string, bridge?: BridgeHello): Promise<void> {
+      return run(() => agentReady(fleet, agentId, name, bridge));
     },
 
     /** NUT accounts changed: every bridge gets the new list. */

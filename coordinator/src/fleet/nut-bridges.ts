@@ -22,6 +22,24 @@ import { createVersionCounter, type RaiseCeiling } from './briefings.js';
 
 export type BridgeContent = Omit<BridgeClaims, 'version'>;
 
+/** What a bridge said of itself in its hello. */
+export interface BridgeHello {
+  /** Where it serves NUT (`HOST:PORT`). */
+  readonly listen: string;
+  /** It checks the accounts' addresses at LOGIN (older bridges do not). */
+  readonly accountAddresses: boolean;
+}
+
+/** A session's bridge, as its hello said it (undefined: not a bridge). */
+export function bridgeOf(state: {
+  readonly bridgeListen?: string | undefined;
+  readonly bridgeAccountAddresses?: boolean | undefined;
+}): BridgeHello | undefined {
+  return state.bridgeListen === undefined
+    ? undefined
+    : { listen: state.bridgeListen, accountAddresses: state.bridgeAccountAddresses === true };
+}
+
 /** The frame's limit (shared/src/protocol.ts), under the WebSocket's 64 KiB. */
 const MAX_BRIDGE_TOKEN = 60 * 1024;
 
@@ -46,13 +64,18 @@ const stringVars = (vars: unknown): Record<string, string> =>
     ),
   );
 
-/** What one bridge serves. Pure. */
+/**
+ * What one bridge serves. Pure. A bridge that does not check accounts' addresses
+ * (`accountAddresses: false`, from before they existed) gets no account bound to addresses: it
+ * would let such an account log in from anywhere, and take a shared username for its first account.
+ */
 export function bridgeContent(
   bridge: string,
   policy: Policy,
   state: EngineState,
   upsRows: readonly UpsRow[],
   credentials: readonly CredentialRow[],
+  options: { readonly accountAddresses: boolean } = { accountAddresses: true },
 ): BridgeContent {
   const hosts = [...policy.hosts.values()].filter((host) => host.nut?.bridge === bridge);
   const served = new Set(hosts.map((host) => host.name));
@@ -81,6 +104,7 @@ export function bridgeContent(
     })),
     accounts: credentials
       .filter((row) => row.host === null || served.has(row.host))
+      .filter((row) => options.accountAddresses || row.sourceAddresses === null)
       .map((row) => ({
         username: loginNameOf(row),
         hash: row.passwordHash,
@@ -101,8 +125,8 @@ export interface NutBridgeDeps {
 
 /** The connected bridges. Every method must run in the fleet's serial queue. */
 export function createNutBridges(deps: NutBridgeDeps) {
-  /** Agent name → its id and where it says it serves NUT. */
-  const bridges = new Map<string, { agentId: string; listen: string }>();
+  /** Agent name → its id and what its hello said. */
+  const bridges = new Map<string, { agentId: string } & BridgeHello>();
   /** Agent id → what its latest state said. */
   const sent = new Map<string, string>();
   const nextVersion = createVersionCounter(deps.raiseVersionCeiling, deps.clock);
@@ -118,9 +142,17 @@ export function createNutBridges(deps: NutBridgeDeps) {
       if (targets.length === 0) return;
       const [upsRows, credentials] = await Promise.all([listUpsStates(deps.db), listNutCredentials(deps.db)]);
       for (const target of targets) {
-        const content = bridgeContent(target.name, policy, state, upsRows, credentials);
+        const content = bridgeContent(target.name, policy, state, upsRows, credentials, target);
         const key = JSON.stringify(content);
         if (sent.get(target.agentId) === key) continue;
+        if (!target.accountAddresses) {
+          const bound = credentials.filter((row) => row.sourceAddresses !== null).map((row) => row.name);
+          if (bound.length > 0)
+            deps.logger.warn(
+              "bridge: accounts bound to addresses (--from) are not sent to a bridge that does not check them: upgrade the bridge's agent",
+              { bridge: target.name, accounts: bound.join(',') },
+            );
+        }
         const claims = { ...content, version: await nextVersion() };
         const token = await signBridge(deps.signingKey, {
           agentId: target.agentId,
@@ -143,8 +175,8 @@ export function createNutBridges(deps: NutBridgeDeps) {
 
   return {
     /** A bridge said hello: it gets its state now, whatever it was sent before. */
-    hello(policy: Policy | undefined, state: EngineState, agentId: string, name: string, listen: string) {
-      bridges.set(name, { agentId, listen });
+    hello(policy: Policy | undefined, state: EngineState, agentId: string, name: string, hello: BridgeHello) {
+      bridges.set(name, { agentId, ...hello });
       sent.delete(agentId);
       return refresh(policy, state, [name]);
     },

@@ -21,6 +21,7 @@ import type { Db } from '../db/client.js';
 import { findActiveAgent, touchAgent } from '../db/queries/agents.js';
 import type { AgentKeys } from '../fleet/agent-keys.js';
 import type { Fleet } from '../fleet/fleet.js';
+import { bridgeOf } from '../fleet/nut-bridges.js';
 import type { AgentConnection, Hub } from './hub.js';
 
 /** Where agents open their WebSocket (authenticated before the upgrade). */
@@ -58,6 +59,8 @@ export interface SessionState {
   greeted: boolean;
   /** A NUT bridge: where it said it serves NUT. */
   bridgeListen?: string;
+  /** A NUT bridge that checks the accounts' addresses (`from`) at LOGIN. */
+  bridgeAccountAddresses?: boolean;
 }
 
 export type Frame = { readonly text: string } | { readonly binary: true };
@@ -134,7 +137,10 @@ export async function sessionFrame(
           return;
         }
         state.greeted = true;
-        if (message.bridge !== undefined) state.bridgeListen = message.bridge.listen;
+        if (message.bridge !== undefined) {
+          state.bridgeListen = message.bridge.listen;
+          state.bridgeAccountAddresses = message.bridge.accountAddresses === true;
+        }
         log('info', 'hello', { version: message.version, roles: message.roles.join(',') });
         // Rotation statements first: the agent re-pins before it sees anything signed by a newer key.
         for (const token of deps.keyChain?.() ?? []) send({ type: 'rekey', token });
@@ -142,7 +148,7 @@ export async function sessionFrame(
           const lease = deps.lease?.();
           if (lease !== undefined) send({ type: 'lease', token: lease });
         }
-        await deps.fleet.agentReady(state.agentId, state.name, state.bridgeListen);
+        await deps.fleet.agentReady(state.agentId, state.name, bridgeOf(state));
         return;
       case 'event': {
         const event = await verifyUpsEvent(message.token, deps.agentKeys.keyOf, deps.clock.now());
