@@ -289,7 +289,10 @@ describeRequiring('the dashboard in Chromium', await missing(), () => {
     const sql = postgres(database.url, { max: 1, onnotice: () => {} });
     try {
       await sql`insert into agents (name, public_key, kid)
-        select 'rack-' || lpad(n::text, 3, '0'), '{}'::jsonb, 'k' || n from generate_series(1, 100) n`;
+        select 'rack-' || lpad(n::text, 3, '0'),
+               jsonb_build_object('kty', 'OKP', 'crv', 'Ed25519', 'x', rpad(n::text, 43, 'A')),
+               'k' || n
+        from generate_series(1, 100) n`;
       await sql`insert into ups_readings (ups, minute, charge, runtime, load, voltage, on_battery)
         select 'nas-ups', date_trunc('minute', now()) - make_interval(mins => n),
                100 - (n % 50), 2400 - (n % 600), 20 + (n % 15), 228 + (n % 5), false
