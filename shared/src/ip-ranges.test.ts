@@ -28,5 +28,21 @@ describe('address ranges', () => {
   it('refuses what is not an address or range', () => {
     for (const bad of ['1.2.3', '1.2.3.256', '10.0.0.0/33', '1::2::3', 'fe80::/129', '10.0.0.0/8/8', ''])
       expect(parseIpRange(bad), bad).toBeUndefined();
+    // An empty prefix is a typo, not the whole address space.
+    expect(parseIpRange('10.0.0.1/')).toBeUndefined();
+    expect(parseIpRange('2001:db8::1/')).toBeUndefined();
+    expect(isAddressIn('192.0.2.7', ['10.0.0.1/'])).toBe(false);
+  });
+
+  it('counts an IPv4-mapped range within the mapped block as the v4 range', () => {
+    expect(parseIpRange('::ffff:192.0.2.0/120')).toEqual(parseIpRange('192.0.2.0/24'));
+    expect(parseIpRange('::ffff:0:0/96')).toEqual(parseIpRange('0.0.0.0/0'));
+    expect(isAddressIn('192.0.2.21', ['::ffff:192.0.2.0/120'])).toBe(true);
+    expect(isAddressIn('::ffff:192.0.2.21', ['::ffff:192.0.2.0/120'])).toBe(true);
+    expect(isAddressIn('192.0.3.1', ['::ffff:192.0.2.0/120'])).toBe(false);
+    expect(rangesOverlap('::ffff:192.0.2.0/120', '192.0.2.21')).toBe(true);
+    // Wider than the mapped block: a v6 range.
+    expect(parseIpRange('::ffff:0:0/95')?.family).toBe(6);
+    expect(parseIpRange('::ffff:192.0.2.0/129')).toBeUndefined();
   });
 });

@@ -58,21 +58,25 @@ export function parseIpRange(text: string): IpRange | undefined {
   const [address = '', prefixText, extra] = text.trim().split('/');
   if (extra !== undefined) return undefined;
   const v4 = v4ToBigInt(address);
+  // An empty prefix (`10.0.0.1/`) is a typo, not the whole address space.
+  if (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText)) return undefined;
   let family: 4 | 6 = 4;
   let value = v4;
+  let prefix = prefixText === undefined ? undefined : Number(prefixText);
   if (value === undefined) {
     value = v6ToBigInt(address);
     if (value === undefined) return undefined;
     family = 6;
-    if (prefixText === undefined && value >> 32n === MAPPED_V4 >> 32n) {
+    // ::ffff:192.0.2.0/120 is 192.0.2.0/24: a mapped range within the mapped block counts as v4.
+    if (value >> 32n === MAPPED_V4 >> 32n && (prefix === undefined || prefix >= 96)) {
       family = 4;
       value &= 0xffff_ffffn;
+      if (prefix !== undefined) prefix -= 96;
     }
   }
   const bits = family === 4 ? 32 : 128;
-  const prefix = prefixText === undefined ? bits : Number(prefixText);
-  if (!/^\d{0,3}$/.test(prefixText ?? '') || !Number.isInteger(prefix) || prefix < 0 || prefix > bits)
-    return undefined;
+  prefix ??= bits;
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > bits) return undefined;
   const hostBits = BigInt(bits - prefix);
   const first = (value >> hostBits) << hostBits;
   return { family, first, last: first | ((1n << hostBits) - 1n) };
