@@ -1,4 +1,4 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createManualClock } from '../../../shared/src/clock.js';
@@ -206,6 +206,74 @@ describe('fail-safe: the host on its own', () => {
     await failSafe.idle();
     expect(lines()).toMatch(/on its own: no valid lease from the coordinator/);
     expect(failSafe.onItsOwn()).toBe(true);
+    await failSafe.stop();
+  });
+
+  it('the wall clock set back an hour after the last lease: the host still goes on its own 15 s later', async () => {
+    // How long it counts on a lease is timed on the monotonic clock; the wall clock only checks
+    // the lease's signed times. Timed on the wall clock, it re-armed for the hour NTP took back.
+    const { failSafe, timers, lines } = await open();
+    failSafe.briefing(await sign(claims(1, 'online')));
+    failSafe.linkState('open');
+    failSafe.lease(await lease(1));
+    await failSafe.idle();
+    clock.set(T0 - 3_600_000);
+    clock.advance(15_000);
+    timers.fireAll();
+    await failSafe.idle();
+    expect(lines()).toMatch(/on its own: no valid lease from the coordinator/);
+    expect(failSafe.onItsOwn()).toBe(true);
+
+    // A lease signed by the (now agreeing) coordinator's clock counts again.
+    failSafe.lease(await lease(2));
+    await failSafe.idle();
+    expect(failSafe.onItsOwn()).toBe(false);
+    expect(timers.pending()).toEqual([15_000]);
+    await failSafe.stop();
+  });
+
+  it('stopped while an expired lease check is queued: no episode is stored, the next start is not on its own', async () => {
+    const first = await open();
+    first.failSafe.briefing(await sign(claims(1, 'online')));
+    first.failSafe.linkState('open');
+    first.failSafe.lease(await lease(1));
+    await first.failSafe.idle();
+    clock.advance(15_000);
+    first.timers.fireAll(); // its check is queued, not run yet
+    await first.failSafe.stop();
+    expect(first.failSafe.onItsOwn()).toBe(false);
+    expect(first.timers.pending()).toEqual([]);
+    expect(first.lines()).not.toMatch(/on its own: no valid lease/);
+
+    const second = await open();
+    await second.failSafe.idle();
+    expect(second.lines()).not.toMatch(/resuming on its own/);
+    expect(second.failSafe.onItsOwn()).toBe(false);
+    await second.failSafe.stop();
+  });
+
+  it('on its own, an unchanged own reading every second does not rewrite offline.json', async () => {
+    const rule = { stage: 'apps', trigger: { onBattery: 600_000 }, wait: 0, waitBound: 0 };
+    const { failSafe } = await open();
+    failSafe.briefing(await sign(claims(1, 'online', null, [rule])));
+    failSafe.ownReadings(reading('OB', T0));
+    failSafe.linkState('closed');
+    await failSafe.idle();
+    const offlineFile = join(dir.path, 'offline.json');
+    expect(JSON.parse(await readFile(offlineFile, 'utf8')).episode.lostAt).toBe(T0);
+    await rm(offlineFile);
+    for (let second = 0; second < 3; second += 1) {
+      clock.advance(1_000);
+      failSafe.ownReadings(reading('OB', T0));
+      await failSafe.idle();
+    }
+    await expect(stat(offlineFile)).rejects.toThrow(/ENOENT/);
+
+    // Something changes: it is written.
+    failSafe.ownReadings(reading('OL'));
+    await failSafe.idle();
+    const steps: { what: string }[] = JSON.parse(await readFile(offlineFile, 'utf8')).episode.steps;
+    expect(steps.map((step) => step.what)).toEqual(expect.arrayContaining(['saw', 'cancelled']));
     await failSafe.stop();
   });
 

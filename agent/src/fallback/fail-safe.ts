@@ -153,10 +153,18 @@ export async function openFailSafe(options: FailSafeOptions): Promise<FailSafe> 
         goOnItsOwn('no valid lease from the coordinator (silent link, or its database gone)');
     },
   });
+  /** What offline.json holds (as last written here); an unchanged state is not written again. */
+  let written: string | undefined;
   const persist = (): void => {
     const file = { episode, reports };
+    const text = JSON.stringify(file);
     writes = writes
-      .then(() => saveOfflineFile(options.offlineFile, file))
+      .then(async () => {
+        if (text === written) return; // every own reading (about 1 s) while on its own: spare the disk
+        written = undefined;
+        await saveOfflineFile(options.offlineFile, file);
+        written = text;
+      })
       .catch((error: unknown) => logger.error(`could not store the offline state: ${errorMessage(error)}`));
   };
   const step = (what: OfflineStep['what'], detail: string): void => {
@@ -188,6 +196,7 @@ export async function openFailSafe(options: FailSafeOptions): Promise<FailSafe> 
 
   function goOnItsOwn(why: string): void {
     lease.disarm();
+    if (stopped) return; // an episode begun after stop would be resumed, and reported, by the next start
     const now = clock.now();
     episode = { lostAt: now, triggeredAt: {}, steps: [{ at: now, what: 'lost', detail: why }] };
     lastVerdict = '';

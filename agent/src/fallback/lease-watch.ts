@@ -2,9 +2,13 @@
  * The lease as an agent holds it: verifies each lease (pinned keys, expiry, replay by its sequence
  * number), remembers until when the agent counts on it (at most 15 s), and tells when that time has
  * passed with no newer lease. Shared by the host's fail-safe and the NUT bridge's offline rules.
+ *
+ * The wall clock only checks a lease's signed times; how long the agent counts on it is timed on the
+ * monotonic clock (`clock.monotonic`), so a wall-clock step (NTP setting the clock back an hour) does
+ * not keep the agent "leased" for that hour after the leases stopped.
  */
 import type { CryptoKey } from 'jose';
-import type { Clock } from '../../../shared/src/clock.js';
+import { type Clock, monotonicNow } from '../../../shared/src/clock.js';
 import { errorMessage } from '../../../shared/src/errors.js';
 import type { Logger } from '../../../shared/src/logger.js';
 import { SignatureError } from '../../../shared/src/signing.js';
@@ -19,25 +23,26 @@ export const realSchedule: Schedule = (ms, fn) => {
 };
 
 export interface LeaseWatch {
-  /** Until when the agent counts on its lease (its clock). */
-  readonly until: number;
   /** Verifies a lease; a valid, newer one moves `until` on and returns its sequence and lifetime. */
   accept(token: string): Promise<{ seq: number; ttlMs: number } | undefined>;
   /** A new connection: its leases count from any sequence number again. */
   linkOpened(): void;
   /**
-   * Calls `expired` (through the caller's queue: `check` runs there) once `until` has passed; a
-   * timer that fires a little early by the wall clock (Node's timers run on a monotonic clock) is
-   * armed again rather than given up.
+   * Calls `expired` (through the caller's queue) once the time the agent counts on its lease has
+   * passed; a timer that fires a little early is armed again rather than given up.
    */
   arm(): void;
+  /** Cancels the timer, and a check it already queued: `expired` is not called until armed again. */
   disarm(): void;
 }
 
 export function createLeaseWatch(options: {
   readonly keys: () => readonly CryptoKey[];
   readonly clockToleranceMs: number;
-  /** Until when a fresh start counts as leased (the time a first lease has to arrive). */
+  /**
+   * Until when (wall clock, read once at creation) a fresh start counts as leased: the time a first
+   * lease has to arrive.
+   */
   readonly until: number;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -48,30 +53,33 @@ export function createLeaseWatch(options: {
   readonly expired: () => void;
 }): LeaseWatch {
   const { clock, logger } = options;
+  const monotonic = () => monotonicNow(clock);
   let floor = -1;
-  let until = options.until;
-  let cancel: (() => void) | undefined;
+  /** Until when the agent counts on its lease, on the monotonic clock. */
+  let deadline = monotonic() + (options.until - clock.now());
+  /** The current arming: a queued check from an earlier one (or from before `disarm`) does nothing. */
+  let armed: { cancel: () => void } | undefined;
 
   const disarm = (): void => {
-    cancel?.();
-    cancel = undefined;
+    armed?.cancel();
+    armed = undefined;
   };
   const arm = (): void => {
     disarm();
-    cancel = options.schedule(Math.max(0, until - clock.now()), () => {
-      cancel = undefined;
-      options.enqueue(() => {
-        if (cancel !== undefined) return; // armed again meanwhile (a lease arrived)
-        if (clock.now() < until) arm();
-        else options.expired();
-      });
-    });
+    const self = {
+      cancel: options.schedule(Math.max(0, deadline - monotonic()), () => {
+        options.enqueue(() => {
+          if (armed !== self) return; // armed again (a lease arrived), or disarmed (stopped)
+          armed = undefined;
+          if (monotonic() < deadline) arm();
+          else options.expired();
+        });
+      }),
+    };
+    armed = self;
   };
 
   return {
-    get until() {
-      return until;
-    },
     async accept(token) {
       let lease: { seq: number; ttlMs: number } | undefined;
       const keys = options.keys();
@@ -95,7 +103,7 @@ export function createLeaseWatch(options: {
         return undefined;
       }
       floor = lease.seq;
-      until = clock.now() + lease.ttlMs;
+      deadline = monotonic() + lease.ttlMs;
       return lease;
     },
     linkOpened() {
