@@ -191,4 +191,14 @@ describe('notification delivery steps on the same alarm', () => {
     await settle();
     expect(t.alarm()).toBe(1_010_000);
   });
+
+  it('without a delivery step, a due time for one is ignored: the alarm is not left in the past', async () => {
+    const t = setup(false);
+    t.alarms.scheduler.at(1_060_000, () => {});
+    t.alarms.deliverAt(1_000_000);
+    expect(t.alarm()).toBe(1_060_000);
+    t.advance(1_000_000);
+    await t.alarms.fire(false);
+    expect(t.alarm()).toBe(1_060_000);
+  });
 });

@@ -36,7 +36,7 @@ export interface AlarmScheduler {
   fire(forceKeepalive: boolean): Promise<void>;
   /**
    * A notification delivery step is due at `at` (now: after a commit that queued messages), unless
-   * one is due earlier already.
+   * one is due earlier already. Ignored without a `deliver` step.
    */
   deliverAt(at: number): void;
 }
@@ -132,6 +132,8 @@ export function createAlarmScheduler(deps: {
       await round;
     },
     deliverAt(at) {
+      // No step to run: a due time would never be cleared and keep the alarm set in the past.
+      if (deliver === undefined) return;
       if (deliverAt !== undefined && deliverAt <= at) return;
       deliverAt = at;
       arm();
