@@ -195,6 +195,7 @@ describe('NUT bridge on its own: its legacy hosts’ offline rules', () => {
     clock.advance(4_000);
     timers.fireAll();
     await offline.idle();
+    clock.advance(1_000);
     offline.left('nas2', 'disconnect');
     offline.linkState('open');
     offline.lease(await lease(1));
@@ -206,7 +207,8 @@ describe('NUT bridge on its own: its legacy hosts’ offline rules', () => {
     expect(nas2).toMatchObject({
       id: `offline:${T0}:nas2`,
       lostAt: T0,
-      shutdown: { rule: 'offline', stage: 'first' },
+      // The shutdown started when its client left, not when FSD was shown.
+      shutdown: { at: T0 + 5_000, rule: 'offline', stage: 'first' },
     });
     expect(nas2?.steps.map((step) => [step.what, step.detail])).toEqual([
       ['lost', 'lost the connection to the coordinator'],
@@ -233,6 +235,43 @@ describe('NUT bridge on its own: its legacy hosts’ offline rules', () => {
       reports: [],
       shown: {},
     });
+    await offline.stop();
+  });
+
+  it('the lease returns before the client left: the report says FSD was shown, not that the host is down; the coordinator’s order confirms', async () => {
+    const { state, offline, timers } = await open();
+    // winbox is shown FSD by the coordinator's run before the link goes.
+    await state.accept(await stateToken(2, { winbox: true }));
+    offline.linkState('closed');
+    offline.ownReadings(reading('OB', T0));
+    await offline.idle();
+    clock.advance(9_000);
+    timers.fireAll();
+    await offline.idle();
+    expect(state.fsd('nas2')).toBe(true);
+    // A client leaving a host the coordinator showed FSD is the coordinator's order's to confirm.
+    offline.left('winbox', 'logout');
+    offline.linkState('open');
+    offline.lease(await lease(1));
+    // nas2's client leaves only now, with the coordinator deciding again.
+    offline.left('nas2', 'logout');
+    await offline.idle();
+    const reports = sent.filter((message) => message.type === 'offline-report');
+    expect(reports.map((report) => [report.host, report.shutdown])).toEqual([
+      ['nas2', undefined],
+      ['winbox', undefined],
+    ]);
+    expect(reports[0]?.steps.map((step) => step.what)).toEqual([
+      'lost',
+      'saw',
+      'countdown',
+      'shutdown',
+      'back',
+    ]);
+    expect(reports[1]?.steps.map((step) => [step.what, step.detail]).slice(3)).toEqual([
+      ['shutdown', 'already shown FSD by the coordinator'],
+      ['back', 'a valid lease again: the coordinator decides'],
+    ]);
     await offline.stop();
   });
 

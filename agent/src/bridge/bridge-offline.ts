@@ -9,9 +9,11 @@
  *
  * The episode is kept on disk (bridge-offline.json): a restarted bridge resumes each countdown at its
  * original time and shows the FSD it already showed. When a valid lease returns the coordinator
- * decides again; the bridge reports for each host what it did (an offline report with `host`), and
- * FSD it showed stays shown until the coordinator has recorded that report: from then on the
- * coordinator's state decides (its run shows that host FSD until it restores). The coordinator signs
+ * decides again; the bridge reports for each host what it did (an offline report with `host`; its
+ * `shutdown`, which counts the host down, only when the host's client was seen leaving after the FSD
+ * the bridge showed: otherwise the coordinator's `nut-fsd` order confirms it), and FSD it showed
+ * stays shown until the coordinator has recorded that report: from then on the coordinator's state
+ * decides (its run shows that host FSD until it restores). The coordinator signs
  * and sends its state after recording a report and before acknowledging it, so the state held when
  * the acknowledgement is handled (run-agent.ts lets pending states be verified first) already says
  * so. A bridge machine that rebooted since shows none.
@@ -43,10 +45,19 @@ import { changedReadings, type OwnReading, ownView } from '../fallback/own-readi
 import { parseJsonFile } from '../state-dir.js';
 import type { BridgeState } from './bridge-state.js';
 
+/**
+ * A legacy host's episode on the bridge. `shutdown` marks the host as done with (FSD shown by its
+ * rule, or already shown by the coordinator); `leftAt` is when its NUT client was seen leaving after
+ * FSD the bridge showed: only then does its report say the shutdown started (the coordinator counts
+ * the host down from it, as the online path does when the client leaves).
+ */
+const BridgeEpisodeSchema = EpisodeSchema.extend({ leftAt: z.number().optional() });
+type BridgeEpisode = z.infer<typeof BridgeEpisodeSchema>;
+
 const FileSchema = z.object({
   version: z.literal(1),
   /** While on its own: when it lost the lease, and per legacy host its countdown and what it did. */
-  episode: z.object({ lostAt: z.number(), hosts: z.record(z.string(), EpisodeSchema) }).optional(),
+  episode: z.object({ lostAt: z.number(), hosts: z.record(z.string(), BridgeEpisodeSchema) }).optional(),
   /** Reports not yet acknowledged by the coordinator. */
   reports: z.array(z.unknown()),
   /** Per legacy host shown FSD on the bridge's own verdict: when, and the report that tells it. */
@@ -118,11 +129,25 @@ export function bridgeFeedViews(
 
 const reportId = (lostAt: number, host: string) => `offline:${Math.round(lostAt)}:${host}`;
 
+/**
+ * The host's report: `shutdown` only when its client was seen leaving after the FSD the bridge
+ * showed. FSD shown is not a shutdown yet; without the leaving the coordinator's own `nut-fsd` order
+ * confirms it (answered with the leaving, when it comes).
+ */
+function hostReport(each: BridgeEpisode): OfflineReport {
+  const { leftAt, shutdown, ...rest } = each;
+  const confirmed: Episode =
+    leftAt === undefined || shutdown === undefined
+      ? rest
+      : { ...rest, shutdown: { ...shutdown, at: leftAt } };
+  return toReport(confirmed, each.steps);
+}
+
 export async function openBridgeOffline(options: BridgeOfflineOptions): Promise<BridgeOffline> {
   const { state, clock, logger } = options;
   const schedule = options.schedule ?? realSchedule;
 
-  let episode: { lostAt: number; hosts: Record<string, Episode> } | undefined;
+  let episode: { lostAt: number; hosts: Record<string, BridgeEpisode> } | undefined;
   let reports: OfflineReport[] = [];
   let shown: Record<string, Shown> = {};
   try {
@@ -139,7 +164,7 @@ export async function openBridgeOffline(options: BridgeOfflineOptions): Promise<
   const toReports = (ended: NonNullable<typeof episode>): OfflineReport[] =>
     Object.entries(ended.hosts)
       .filter(([, each]) => each.steps.some((step) => step.what !== 'lost' && step.what !== 'back'))
-      .map(([host, each]) => ({ ...toReport(each, each.steps), id: reportId(ended.lostAt, host), host }));
+      .map(([host, each]) => ({ ...hostReport(each), id: reportId(ended.lostAt, host), host }));
   if (episode !== undefined && episode.lostAt < options.bootTime) {
     // The machine went down and came back: that episode is over; only its reports are left to send.
     reports = [...reports, ...toReports(episode)];
@@ -346,7 +371,10 @@ export async function openBridgeOffline(options: BridgeOfflineOptions): Promise<
       }),
     left: (host, how) =>
       enqueue(() => {
-        if (episode?.hosts[host]?.shutdown === undefined || shown[host] === undefined) return;
+        const current = episode?.hosts[host];
+        if (episode === undefined || current?.shutdown === undefined || shown[host] === undefined) return;
+        if (current.leftAt !== undefined) return;
+        episode.hosts[host] = { ...current, leftAt: clock.now() };
         step(host, 'saw', `its NUT client left after FSD (${how}): shutdown started`);
         persist();
       }),
