@@ -3,10 +3,12 @@
  * Every refused request is checked for what it must NOT have done: nothing stored.
  */
 import { randomUUID } from 'node:crypto';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { findActiveAgent } from '../coordinator/src/db/queries/agents.js';
 import { listUpsEvents } from '../coordinator/src/db/queries/ups-events.js';
+import { agents, orders as ordersTable, upsStates } from '../coordinator/src/db/schema.js';
 import { EnrollResponseSchema, PROTOCOL_VERSION, type UpsEventInput } from '../shared/src/protocol.js';
 import { generateSigningKey, type SigningKeyPair } from '../shared/src/signing.js';
 import { signUpsEvent } from '../shared/src/tokens.js';
@@ -457,6 +459,79 @@ describe('signed UPS events (HTTP push)', () => {
       expect.objectContaining({ host: 'web-e', agentId: web.agentId, stage: 'first' }),
     ]);
     expect(orders[0]).not.toHaveProperty('token');
+  });
+
+  /** On battery: the run it starts, and that run's orders (read from the database). */
+  async function onBatteryOrders() {
+    t.clock.advance(1_000);
+    const token = await sign(nas, { status: ['OB', 'DISCHRG'], events: ['ONBATT'] });
+    await expectJson(await push(token), 200);
+    const runs = (await t.list('/api/v1/runs')).filter(
+      (r) => String(r.reason).includes('ups-a') && r.state === 'active',
+    );
+    expect(runs).toHaveLength(1);
+    const runId = String(runs[0]?.id);
+    return (await t.db.select().from(ordersTable).where(eq(ordersTable.runId, runId))).map((order) => ({
+      host: order.host,
+      agentId: order.agentId,
+      stage: order.stage,
+    }));
+  }
+
+  it("one agent's stored key this version cannot read: the stage still orders the others", async () => {
+    const spare = await t.enroll('spare-e');
+    await t.db
+      .update(agents)
+      .set({ publicKey: sql`'{"kty": "RSA", "n": "AQAB"}'::jsonb` })
+      .where(eq(agents.id, spare.agentId));
+    try {
+      expect(await onBatteryOrders()).toEqual([{ host: 'web-e', agentId: web.agentId, stage: 'first' }]);
+    } finally {
+      await t.db
+        .update(agents)
+        .set({ publicKey: spare.keyPair.publicJwk })
+        .where(eq(agents.id, spare.agentId));
+    }
+  });
+
+  it("the UPS's stored variables this version cannot read: its event is taken, the stage orders, the error names the UPS", async () => {
+    await t.db
+      .update(upsStates)
+      .set({ vars: sql`'{"battery.charge": 90}'::jsonb` })
+      .where(eq(upsStates.ups, 'ups-a'));
+    try {
+      expect(await onBatteryOrders()).toEqual([{ host: 'web-e', agentId: web.agentId, stage: 'first' }]);
+      // Logged as an error (the one this test expects: no request hit the 500 path).
+      expect(t.loggedErrors.splice(0)).toEqual([
+        expect.stringMatching(
+          /^UPS ups-a: its stored variables replaced by its event's .*The variables of UPS ups-a /,
+        ),
+      ]);
+      expect((await t.list('/api/v1/ups')).find((u) => u.ups === 'ups-a')).toMatchObject({
+        power: 'battery',
+        vars: {},
+      });
+    } finally {
+      await t.db.update(upsStates).set({ vars: {} }).where(eq(upsStates.ups, 'ups-a'));
+    }
+  });
+
+  it("resuming with one UPS's stored variables unreadable: the others are fed again, that UPS is named", async () => {
+    await expectJson(await push(await sign(pi, { ups: 'ups-b', status: ['OL'], events: ['ONLINE'] })), 200);
+    await t.db
+      .update(upsStates)
+      .set({ vars: sql`'{"battery.charge": 90}'::jsonb` })
+      .where(eq(upsStates.ups, 'ups-b'));
+    try {
+      await t.fleet.resume();
+      expect(t.loggedErrors.splice(0)).toEqual([
+        expect.stringMatching(
+          /^UPS ups-b: its stored state is not fed again on resuming .*The variables of UPS ups-b /,
+        ),
+      ]);
+    } finally {
+      await t.db.update(upsStates).set({ vars: {} }).where(eq(upsStates.ups, 'ups-b'));
+    }
   });
 
   it('an event signed by an enrolled agent that is not the watcher of that UPS is 403', async () => {

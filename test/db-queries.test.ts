@@ -16,7 +16,9 @@ import {
   findActiveAgent,
   findActiveAgentByName,
   insertAgent,
+  listActiveAgentIds,
   listAgents,
+  revokeAgent,
   touchAgent,
 } from '../coordinator/src/db/queries/agents.js';
 import { findApiTokenByHash, hasApiToken, putApiToken } from '../coordinator/src/db/queries/api-tokens.js';
@@ -315,6 +317,26 @@ describeOnEachDatabase('query contract', (factory) => {
         await db.update(agents).set({ publicKey: agent.publicKey }).where(eq(agents.id, agent.id));
       }
     });
+    it("the ids orders go to are listed although one agent's stored key cannot be read; revoked agents are not", async () => {
+      const [broken, other, revoked] = [await newAgent(), await newAgent(), await newAgent()];
+      await revokeAgent(db, revoked.id);
+      const unreadable = sql`'{"kty": "RSA", "n": "AQAB"}'::jsonb`;
+      await db.update(agents).set({ publicKey: unreadable }).where(eq(agents.id, broken.id));
+      try {
+        await expect(listAgents(db)).rejects.toBeInstanceOf(StoredDataError);
+        const listed = await listActiveAgentIds(db);
+        expect(listed).toEqual(
+          expect.arrayContaining([
+            { id: broken.id, name: broken.name },
+            { id: other.id, name: other.name },
+          ]),
+        );
+        expect(listed.map((agent) => agent.id)).not.toContain(revoked.id);
+        expect(listed.map((agent) => agent.name)).toEqual(listed.map((agent) => agent.name).sort());
+      } finally {
+        await db.update(agents).set({ publicKey: broken.publicKey }).where(eq(agents.id, broken.id));
+      }
+    });
   });
 
   describe('policies', () => {
@@ -518,6 +540,51 @@ describeOnEachDatabase('query contract', (factory) => {
       } finally {
         await db.update(upsStates).set({ vars: {} }).where(eq(upsStates.ups, ups));
       }
+    });
+
+    it('a UPS whose stored variables cannot be read is left out and named when asked; the others are listed', async () => {
+      const watcher = await newAgent();
+      const [bad, good] = [unique('ups'), unique('ups')];
+      await recordUpsEvent(db, event(watcher.id, bad, 1));
+      await recordUpsEvent(db, event(watcher.id, good, 2));
+      await db
+        .update(upsStates)
+        .set({ vars: sql`'{"battery.charge": 90}'::jsonb` })
+        .where(eq(upsStates.ups, bad));
+      try {
+        const named: string[] = [];
+        const rows = await listUpsStates(db, {
+          unreadable: (ups, error) => named.push(`${ups}: ${error.message}`),
+        });
+        expect(rows.map((row) => row.ups)).toContain(good);
+        expect(rows.map((row) => row.ups)).not.toContain(bad);
+        expect(named).toEqual([expect.stringMatching(new RegExp(`^${bad}: The variables of UPS ${bad} `))]);
+      } finally {
+        await db.update(upsStates).set({ vars: {} }).where(eq(upsStates.ups, bad));
+      }
+    });
+
+    it('a batch with an event for a UPS whose stored variables cannot be read is stored; that UPS starts from its event', async () => {
+      const watcher = await newAgent();
+      const other = await newAgent();
+      const [bad, good] = [unique('ups'), unique('ups')];
+      await recordUpsEvent(db, event(watcher.id, bad, 1));
+      await recordUpsEvent(db, event(other.id, good, 1));
+      await db
+        .update(upsStates)
+        .set({ vars: sql`'{"battery.charge": 90}'::jsonb` })
+        .where(eq(upsStates.ups, bad));
+      const named: string[] = [];
+      const queue = queuedUpsEvents();
+      await db.transaction(async (tx) => {
+        await queueUpsEvent(tx, queue, event(watcher.id, bad, 2, { vars: { 'ups.load': '30' } }));
+        await queueUpsEvent(tx, queue, event(other.id, good, 2, { vars: { 'ups.load': '40' } }));
+        await storeQueuedUpsEvents(tx, queue, { unreadable: (ups) => named.push(ups) });
+      });
+      expect(named).toEqual([bad]);
+      expect(await stateOf(bad)).toMatchObject({ vars: { 'ups.load': '30' } });
+      expect(await stateOf(good)).toMatchObject({ vars: { 'battery.charge': '100', 'ups.load': '40' } });
+      expect(await listUpsEvents(db, { ups: bad, limit: 10 })).toHaveLength(2);
     });
 
     it('an event from an agent that does not exist is not stored', async () => {

@@ -12,7 +12,7 @@ import { randomId, signOrder } from '../../../shared/src/tokens.js';
 import type { RunEffect } from '../core/engine-state.js';
 import type { Policy } from '../core/policy.js';
 import type { Db } from '../db/client.js';
-import { type AgentRow, listAgents } from '../db/queries/agents.js';
+import { listActiveAgentIds } from '../db/queries/agents.js';
 import { insertOrders, markOrdersSent, type OrderRow } from '../db/queries/orders.js';
 import {
   addRunEvent,
@@ -43,7 +43,7 @@ export interface EffectContext {
   /** Orders to send once committed. */
   readonly outgoing: Outgoing[];
   /** Lookups shared by the effects of one decision. */
-  readonly cache: { runIds: Map<number, string>; agents?: Map<string, AgentRow> };
+  readonly cache: { runIds: Map<number, string>; agents?: Map<string, OrderAgent> };
 }
 
 /** The database id of the engine's run `run`, looked up once per batch. */
@@ -65,9 +65,15 @@ async function runIdOf(ctx: EffectContext, run: number): Promise<string> {
   return id;
 }
 
-async function activeAgents(ctx: EffectContext): Promise<Map<string, AgentRow>> {
+/** An agent orders go to: its id and name (its stored key is not read: one unreadable key stops no order). */
+export interface OrderAgent {
+  readonly id: string;
+  readonly name: string;
+}
+
+async function activeAgents(ctx: EffectContext): Promise<Map<string, OrderAgent>> {
   if (ctx.cache.agents === undefined) {
-    const active = (await listAgents(ctx.db)).filter((agent) => agent.status === 'active');
+    const active = await listActiveAgentIds(ctx.db);
     ctx.cache.agents = new Map(active.map((agent) => [agent.name, agent]));
   }
   return ctx.cache.agents;

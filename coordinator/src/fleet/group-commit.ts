@@ -110,7 +110,12 @@ export function createGroupCommit(fleet: FleetContext, options: { maxBatch?: num
         fleet.batch = batch;
         try {
           for (const item of items) outcomes.push(await handle(item, batch));
-          await storeQueuedUpsEvents(tx, batch.upsEvents);
+          await storeQueuedUpsEvents(tx, batch.upsEvents, {
+            unreadable: (ups, error) =>
+              deps.logger.error(`UPS ${ups}: its stored variables replaced by its event's`, {
+                error: error.message,
+              }),
+          });
           await recordReports(tx, batch.reports);
           if (batch.decided) await saveEngineState(tx, fleet.state, new Date(deps.clock.now()));
         } finally {

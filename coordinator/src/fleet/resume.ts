@@ -43,8 +43,13 @@ export async function loadStored(deps: {
 
 /** Feeds the stored UPS states to the engine (the coordinator's clock, as for live events), then a tick. */
 export async function resume(fleet: FleetContext): Promise<void> {
-  const { clock } = fleet.deps;
-  for (const row of await listUpsStates(fleet.db)) {
+  const { clock, logger } = fleet.deps;
+  const states = await listUpsStates(fleet.db, {
+    // One unreadable row must not keep the run from resuming: that UPS waits for its next event.
+    unreadable: (ups, error) =>
+      logger.error(`UPS ${ups}: its stored state is not fed again on resuming`, { error: error.message }),
+  });
+  for (const row of states) {
     if (fleet.policy?.ups.has(row.ups) !== true) continue;
     const input = upsInput(
       {

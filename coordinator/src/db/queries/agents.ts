@@ -44,6 +44,18 @@ export async function listAgents(db: Db): Promise<AgentRow[]> {
   return (await db.select().from(agents).orderBy(asc(agents.name))).map(agentRow);
 }
 
+/**
+ * The active agents' ids and names: all that issuing orders needs. Their stored keys are not read,
+ * so one key this version cannot read (StoredDataError) stops no order to anyone.
+ */
+export async function listActiveAgentIds(db: Db): Promise<{ id: string; name: string }[]> {
+  return db
+    .select({ id: agents.id, name: agents.name })
+    .from(agents)
+    .where(eq(agents.status, 'active'))
+    .orderBy(asc(agents.name));
+}
+
 export async function insertAgent(
   db: Db,
   agent: { name: string; publicKey: Ed25519PublicJwk; kid: string; enrolledAt: Date },

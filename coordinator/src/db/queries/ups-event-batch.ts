@@ -7,10 +7,9 @@
  */
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../client.js';
-import { parseStored } from '../errors.js';
+import type { StoredDataError } from '../errors.js';
 import { agents, upsEvents, upsReadings, upsStates } from '../schema.js';
-import { UpsVarsSchema } from '../stored-values.js';
-import type { NewUpsEvent, RecordOutcome } from './ups-events.js';
+import { baseVars, type NewUpsEvent, type RecordOutcome } from './ups-events.js';
 import { minuteOf, readingOf } from './ups-readings.js';
 
 const CHUNK = 500;
@@ -73,8 +72,16 @@ function chunks<T>(rows: readonly T[]): T[][] {
   return out;
 }
 
-/** Stores the queued events, the watchers' sequences, the UPS states and the minute readings. */
-export async function storeQueuedUpsEvents(db: Db, queue: QueuedUpsEvents): Promise<void> {
+/**
+ * Stores the queued events, the watchers' sequences, the UPS states and the minute readings. A
+ * UPS whose stored variables this version cannot read is handed to `unreadable` and its variables
+ * start again from its events': the batch (other UPSes' events, acks, decisions) is not refused.
+ */
+export async function storeQueuedUpsEvents(
+  db: Db,
+  queue: QueuedUpsEvents,
+  options: { readonly unreadable?: (ups: string, error: StoredDataError) => void } = {},
+): Promise<void> {
   const { events } = queue;
   if (events.length === 0) return;
 
@@ -119,7 +126,7 @@ export async function storeQueuedUpsEvents(db: Db, queue: QueuedUpsEvents): Prom
   const before = new Map(
     (await db.select().from(upsStates).where(inArray(upsStates.ups, names))).map((row) => [
       row.ups,
-      { ...row, vars: parseStored(UpsVarsSchema, row.vars, `The variables of UPS ${row.ups}`) },
+      { ...row, vars: baseVars(row.vars, row.ups, options.unreadable) },
     ]),
   );
   type State = Omit<typeof upsStates.$inferInsert, 'ups'> & { vars: Readonly<Record<string, string>> };

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gt, gte, lt, sql } from 'drizzle-orm';
 import type { PowerState } from '../../../../shared/src/protocol.js';
 import type { Db } from '../client.js';
-import { parseStored } from '../errors.js';
+import { parseStored, StoredDataError } from '../errors.js';
 import { agents, upsEvents, upsStates } from '../schema.js';
 import { type UpsVars, UpsVarsSchema } from '../stored-values.js';
 import { recordReading } from './ups-readings.js';
@@ -36,7 +36,11 @@ export type RecordOutcome =
  * Stores one signed event and the UPS's current state, in one transaction. Sequence numbers are
  * contiguous per agent: the first event may start anywhere; after that seq must be last + 1 + dropped.
  */
-export function recordUpsEvent(db: Db, event: NewUpsEvent): Promise<RecordOutcome> {
+export function recordUpsEvent(
+  db: Db,
+  event: NewUpsEvent,
+  options: { readonly unreadable?: (ups: string, error: StoredDataError) => void } = {},
+): Promise<RecordOutcome> {
   return db.transaction(async (tx) => {
     const expected = event.seq - 1 - event.dropped;
     const advanced = await tx
@@ -87,7 +91,7 @@ export function recordUpsEvent(db: Db, event: NewUpsEvent): Promise<RecordOutcom
       dead: event.dead,
       status: event.status === null ? null : [...event.status],
       vars: {
-        ...(previous === undefined ? {} : storedVars(previous.vars, `UPS ${event.ups}`)),
+        ...(previous === undefined ? {} : baseVars(previous.vars, event.ups, options.unreadable)),
         ...event.vars,
       },
       lastEvents: event.events.length > 0 ? [...event.events] : (previous?.lastEvents ?? []),
@@ -113,11 +117,44 @@ function storedVars(vars: unknown, of: string): UpsVars {
   return parseStored(UpsVarsSchema, vars, `The variables of ${of}`);
 }
 
-export async function listUpsStates(db: Db) {
-  return (await db.select().from(upsStates).orderBy(upsStates.ups)).map((row) => ({
-    ...row,
-    vars: storedVars(row.vars, `UPS ${row.ups}`),
-  }));
+/**
+ * The stored UPS states. A row whose variables this version cannot read throws StoredDataError,
+ * unless `unreadable` is given: then that row is left out and handed to it (a path that must go on
+ * for the other UPSes, such as resuming a run, logs it and skips only that UPS).
+ */
+export async function listUpsStates(
+  db: Db,
+  options: { readonly unreadable?: (ups: string, error: StoredDataError) => void } = {},
+) {
+  const rows = await db.select().from(upsStates).orderBy(upsStates.ups);
+  return rows.flatMap((row) => {
+    try {
+      return [{ ...row, vars: storedVars(row.vars, `UPS ${row.ups}`) }];
+    } catch (error) {
+      if (options.unreadable === undefined || !(error instanceof StoredDataError)) throw error;
+      options.unreadable(row.ups, error);
+      return [];
+    }
+  });
+}
+
+/**
+ * A UPS's stored variables as the base its next event is folded onto. Ones this version cannot
+ * read are handed to `unreadable` and replaced by the event's (the next write heals the row): an
+ * event, and the batch it came in, is never refused for them.
+ */
+export function baseVars(
+  vars: unknown,
+  ups: string,
+  unreadable: ((ups: string, error: StoredDataError) => void) | undefined,
+): UpsVars {
+  try {
+    return storedVars(vars, `UPS ${ups}`);
+  } catch (error) {
+    if (!(error instanceof StoredDataError)) throw error;
+    unreadable?.(ups, error);
+    return {};
+  }
 }
 
 export interface UpsEventFilter {
