@@ -73,21 +73,39 @@ describe('a fixed NUT account', () => {
         'NUT username "monuser" is already used by account "nas2" (from 127.0.0.2): 127.0.0.0/24 overlaps 127.0.0.2, so a LOGIN from there could be either account',
       clash: { account: 'nas2', username: 'monuser', from: ['127.0.0.2'] },
     });
-    const unbound = await answer(
-      await t.admin('POST', path('nas4'), { username: 'monuser', password: 'secret' }),
-      422,
-    );
+    const unbound = await answer(await t.admin('POST', path('nas4'), { username: 'monuser' }), 422);
     expect(unbound.detail).toBe(
       'NUT username "monuser" is already used by account "nas2" (from 127.0.0.2): accounts sharing a username must each be bound to their client\'s addresses (--from ADDR)',
     );
     // A generated account whose name is another account's username clashes as well.
-    await answer(await t.admin('POST', path('nas5'), { username: 'nas4', password: 'secret' }), 200);
+    await answer(
+      await t.admin('POST', path('nas5'), { username: 'nas4', password: 'secret', from: ['192.0.2.5'] }),
+      200,
+    );
     expect((await answer(await t.admin('POST', path('nas4'), {}), 422)).clash).toEqual({
       account: 'nas5',
       username: 'nas4',
-      from: null,
+      from: ['192.0.2.5'],
     });
     expect((await listNutCredentials(t.db)).map((r) => r.name)).toEqual(['nas2', 'nas3', 'nas5']);
+  });
+
+  it('a password chosen by the caller without the addresses of its client is refused (422, saying why)', async () => {
+    const lone = await t.admin('POST', path('nas4'), { username: 'lonely', password: 'secret' });
+    expect(lone.headers.get('content-type')).toBe('application/problem+json');
+    expect(await answer(lone, 422)).toMatchObject({
+      status: 422,
+      detail:
+        'a password you choose needs the addresses its client logs in from (from, --from ADDR): such passwords are often well known (Synology DSM\'s "secret"), and anyone allowed to reach the bridge could log in as "nas4" and, by logging out while it is shown FSD, confirm a shutdown that never started',
+    });
+    expect((await listNutCredentials(t.db)).map((r) => r.name)).toEqual(['nas2', 'nas3', 'nas5']);
+    // A reader sees nothing an anonymous client does not: its fixed password may come from anywhere.
+    const reader = await answer(
+      await t.admin('POST', path('homeassistant'), { readOnly: true, username: 'ha', password: 'secret' }),
+      200,
+    );
+    expect(reader).toMatchObject({ username: 'ha', host: null, from: null, password: null });
+    await answer(await t.admin('DELETE', path('homeassistant')), 200);
   });
 
   it('a generated account is as before: its password and MONITOR line shown once', async () => {

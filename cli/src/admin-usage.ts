@@ -4,11 +4,12 @@ export const ADMIN_USAGE = `Admin commands (against a running coordinator):
   upsfleet hosts                                enrolled agents, whether connected, what each reads from its own upsd
   upsfleet hosts revoke NAME                    revoke an agent: disconnected, its key refused from now on
   upsfleet hosts nut-credentials NAME [--read-only] [--address HOST:PORT] [--remove]
-                [--username USER --password PASS] [--from ADDR]...
+                [--username USER --password PASS --from ADDR] [--from ADDR]...
                                                 NUT account of a host served by a bridge (or a reader):
                                                 password shown once, and the MONITOR line for its upsmon.conf;
                                                 a fixed account its client insists on (DSM: monuser/secret),
-                                                bound to its client's addresses when hosts share it
+                                                bound to its client's addresses (--password needs
+                                                --from, unless --read-only)
   upsfleet enrollments create NAME [--ttl 1h]   one-time enrollment token for an agent
   upsfleet policy show | apply FILE             the fleet policy
   upsfleet policy validate FILE                 check a policy file: every error and warning

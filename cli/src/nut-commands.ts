@@ -1,13 +1,13 @@
 /**
  * `upsfleet hosts nut-credentials NAME [--read-only] [--address HOST:PORT] [--remove]
- * [--username USER --password PASS] [--from ADDR]...`.
+ * [--username USER --password PASS --from ADDR] [--from ADDR]...`.
  */
 import { NutCredentialsRemovedSchema, NutCredentialsSchema } from '../../shared/src/admin-api.js';
 import type { CliContext } from './cli-context.js';
 import { UsageError } from './usage-error.js';
 
 export const NUT_CREDENTIALS_USAGE =
-  'usage: upsfleet hosts nut-credentials NAME [--read-only] [--address HOST:PORT] [--remove] [--username USER --password PASS] [--from ADDR]...';
+  'usage: upsfleet hosts nut-credentials NAME [--read-only] [--address HOST:PORT] [--remove] [--username USER --password PASS --from ADDR] [--from ADDR]...';
 
 export async function nutCredentialsCommand(
   ctx: CliContext,

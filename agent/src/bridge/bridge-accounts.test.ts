@@ -131,6 +131,28 @@ describe('one fixed account (monuser/secret) shared by hosts bound to their addr
     expect(left).toEqual([['nas2', 'logout']]);
   });
 
+  it("a host's leaving counts only once no client logged in as it is still connected", async () => {
+    const server = await startBridgeServer();
+    const { ability } = roleOf(server);
+    // Two connections logged in as nas2 (a second MONITOR line, or someone who knows its password).
+    const first = await dsmFrom(server, '127.0.0.2');
+    const second = await dsmFrom(server, '127.0.0.2');
+    expect([first.login, second.login]).toEqual(['OK\n', 'OK\n']);
+    ability.showFsd('nas2', 0);
+    let settled = false;
+    const leaving = ability.waitForLeave('nas2').then((how) => {
+      settled = true;
+      return how;
+    });
+    expect(await first.logout()).toBe('OK Goodbye\n');
+    expect(await second.status()).toBe('VAR ups ups.status "FSD OB DISCHRG"\n');
+    expect(settled).toBe(false);
+    expect(left).toEqual([]);
+    expect(await second.logout()).toBe('OK Goodbye\n');
+    expect(await leaving).toEqual({ left: true, how: 'logout', address: '127.0.0.2' });
+    expect(left).toEqual([['nas2', 'logout']]);
+  });
+
   it('a third address is refused at LOGIN as a wrong password is, and never sees FSD', async () => {
     const server = await startBridgeServer();
     fired.add('nas2');

@@ -54,6 +54,19 @@ export async function startBridge(options: {
   const leftAlready = new Map<string, Extract<HostLeft, { left: true }>>();
   const hostOfClient = (username: string | undefined, address: string) =>
     findAccount(state.claims, username, address)?.host ?? undefined;
+  /** Connections that sent LOGOUT and are closing (still listed until their socket closes). */
+  const loggedOut = new Set<number>();
+  /** The connections logged in as `host` now, but `except`. */
+  const loggedInAs = (host: string, except?: number) =>
+    server
+      .clients()
+      .filter(
+        (c) =>
+          c.loggedInTo !== undefined &&
+          c.connectionId !== except &&
+          !loggedOut.has(c.connectionId) &&
+          hostOfClient(c.username, c.address) === host,
+      );
   const settle = (host: string, left: HostLeft) => {
     const set = waiters.get(host);
     waiters.delete(host);
@@ -66,9 +79,19 @@ export async function startBridge(options: {
         logger.info(`bridge: ${event.username} logged in to ${event.ups} from ${event.address}`);
         return;
       case 'logout': {
+        if (event.how === 'logout') loggedOut.add(event.connectionId);
         const host = hostOfClient(event.username, event.address);
         logger.info(`bridge: ${event.username} left ${event.ups} (${event.how}) from ${event.address}`);
         if (host !== undefined && state.fsd(host)) {
+          // Another client logged in as this host is still there (the host's second MONITOR line, or
+          // someone else who knows its password): the host has not left yet.
+          const others = loggedInAs(host, event.connectionId);
+          if (others.length > 0) {
+            logger.info(
+              `bridge: ${host} is still logged in from ${others.map((c) => c.address).join(', ')}: its shutdown is not confirmed yet`,
+            );
+            return;
+          }
           const left = { left: true, how: event.how, address: event.address } as const;
           leftAlready.set(host, left);
           settle(host, left);
@@ -76,6 +99,9 @@ export async function startBridge(options: {
         }
         return;
       }
+      case 'disconnect':
+        loggedOut.delete(event.connectionId);
+        return;
       case 'refused':
         logger.warn(`bridge: connection from ${event.address} refused: not on the allow-list`);
         return;
@@ -108,8 +134,7 @@ export async function startBridge(options: {
   const listen = formatListen({ host: config.listen.host, port: server.port });
   logger.info(`bridge: serving NUT on ${listen}${tls ? ' (STARTTLS offered)' : ''}`);
 
-  const loggedIn = (host: string): boolean =>
-    server.clients().some((c) => c.loggedInTo !== undefined && hostOfClient(c.username, c.address) === host);
+  const loggedIn = (host: string): boolean => loggedInAs(host).length > 0;
 
   return {
     server,
