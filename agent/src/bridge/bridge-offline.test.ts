@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { access, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createManualClock } from '../../../shared/src/clock.js';
@@ -152,6 +152,33 @@ describe('NUT bridge on its own: its legacy hosts’ offline rules', () => {
     await offline.idle();
     expect(fsd()).toEqual(['nas2', 'winbox']);
     expect(lines().match(/FSD shown to nas2/g)).toHaveLength(1);
+    await offline.stop();
+  });
+
+  it('polls that change nothing do not write bridge-offline.json again', async () => {
+    const { offline, timers } = await open();
+    const file = join(dir.path, 'bridge-offline.json');
+    const exists = () =>
+      access(file).then(
+        () => true,
+        () => false,
+      );
+    offline.linkState('closed');
+    offline.ownReadings(reading('OB', T0));
+    await offline.idle();
+    expect(await exists()).toBe(true);
+    // Removed behind its back: only a write brings it back.
+    await rm(file);
+    for (let poll = 0; poll < 3; poll++) {
+      clock.advance(1_000);
+      offline.ownReadings(reading('OB', T0));
+      await offline.idle();
+    }
+    expect(await exists()).toBe(false);
+    clock.advance(1_000);
+    timers.fireAll();
+    await offline.idle();
+    expect(await exists()).toBe(true); // nas2 shown FSD: a change, written
     await offline.stop();
   });
 

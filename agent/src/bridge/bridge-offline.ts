@@ -187,14 +187,20 @@ export async function openBridgeOffline(options: BridgeOfflineOptions): Promise<
       .then(task)
       .catch((error: unknown) => logger.error(`bridge offline: ${errorMessage(error)}`));
   };
+  /** What the file holds (or will, once the queued write is done): an unchanged state is not written again. */
+  let saved: string | undefined;
+  /** Writes the state when it changed (every poll on its own evaluates; most change nothing). */
   const persist = (): void => {
     const data = { version: 1, ...(episode === undefined ? {} : { episode }), reports, shown };
     const text = `${JSON.stringify(data, null, 2)}\n`;
+    if (text === saved) return;
+    saved = text;
     writes = writes
       .then(() => writeFileAtomic(options.file, text, 0o600))
-      .catch((error: unknown) =>
-        logger.error(`bridge: could not store its offline state: ${errorMessage(error)}`),
-      );
+      .catch((error: unknown) => {
+        if (saved === text) saved = undefined; // written again at the next change or poll
+        logger.error(`bridge: could not store its offline state: ${errorMessage(error)}`);
+      });
   };
   const step = (host: string, what: OfflineStep['what'], detail: string): void => {
     const current = episode?.hosts[host];
