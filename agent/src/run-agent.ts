@@ -350,7 +350,12 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
         if (state === undefined) logger.debug('bridge state ignored: this agent has no bridge: section');
         else {
           const token = message.token;
-          bridgeStates = Promise.all([bridgeStates, rekeys]).then(() => state.accept(token));
+          // accept() never rejects; should that change, a throw is logged and later states still go.
+          bridgeStates = Promise.all([bridgeStates, rekeys])
+            .then(() => state.accept(token))
+            .catch((error: unknown) =>
+              logger.error(`bridge: could not handle a state from the coordinator: ${errorMessage(error)}`),
+            );
         }
         return;
       }
