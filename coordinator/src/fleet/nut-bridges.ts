@@ -140,7 +140,17 @@ export function createNutBridges(deps: NutBridgeDeps) {
         return bridge && deps.hub.isConnected(bridge.agentId) ? [{ name, ...bridge }] : [];
       });
       if (targets.length === 0) return;
-      const [upsRows, credentials] = await Promise.all([listUpsStates(deps.db), listNutCredentials(deps.db)]);
+      const [upsRows, credentials] = await Promise.all([
+        // One unreadable row must not keep FSD from every legacy host: that UPS is served without
+        // its readings (its hosts' FSD comes from the run, not from the row) until its next event.
+        listUpsStates(deps.db, {
+          unreadable: (ups, error) =>
+            deps.logger.error(`UPS ${ups}: its stored readings are not served to the NUT bridges`, {
+              error: error.message,
+            }),
+        }),
+        listNutCredentials(deps.db),
+      ]);
       for (const target of targets) {
         const content = bridgeContent(target.name, policy, state, upsRows, credentials, target);
         const key = JSON.stringify(content);
