@@ -149,7 +149,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     });
     if ((config.bridge.upsd ?? []).length === 0)
       logger.warn(
-        'bridge: no bridge.upsd: list, so when the coordinator is unreachable it cannot apply its hosts’ offline rules (it keeps serving the last readings)',
+        'bridge: no bridge.upsd: list, so when the coordinator is unreachable it applies only its hosts’ fallback rules, on the last state it was sent (their stage rules need a reading of its own)',
       );
     else {
       bridgeReadings = await startHostReadings({

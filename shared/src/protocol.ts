@@ -270,6 +270,11 @@ export const BridgeClaimsSchema = z.object({
         fsd: z.boolean(),
         /** What the bridge applies for it on its own when the coordinator is unreachable. */
         offline: z.array(OfflineStageRuleSchema).max(16),
+        /**
+         * Its fallback rule, as a host's briefing carries it: on its own and in trouble for `after`,
+         * it is shown FSD (null: none; absent from coordinators before it: none).
+         */
+        fallback: z.object({ after: z.number().int().nonnegative() }).nullable().default(null),
         minSupplies: z.number().int().min(1),
       }),
     )

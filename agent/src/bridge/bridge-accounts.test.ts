@@ -30,8 +30,24 @@ beforeAll(async () => {
       },
     ],
     hosts: [
-      { name: 'nas2', ups: ['nas-ups'], alias: 'ups', fsd: false, offline: [], minSupplies: 1 },
-      { name: 'nas3', ups: ['nas-ups'], alias: 'ups', fsd: false, offline: [], minSupplies: 1 },
+      {
+        name: 'nas2',
+        ups: ['nas-ups'],
+        alias: 'ups',
+        fsd: false,
+        offline: [],
+        fallback: null,
+        minSupplies: 1,
+      },
+      {
+        name: 'nas3',
+        ups: ['nas-ups'],
+        alias: 'ups',
+        fsd: false,
+        offline: [],
+        fallback: null,
+        minSupplies: 1,
+      },
     ],
     accounts: [
       { username: 'monuser', hash: secret, host: 'nas2', from: ['127.0.0.2'] },

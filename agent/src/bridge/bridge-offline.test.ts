@@ -14,14 +14,21 @@ const T0 = Date.parse('2026-12-07T22:00:00Z');
 const AGENT = 'agent-site';
 
 /** nas2 in stage `first` (4 s on battery), winbox in `second` (9 s), both fed by nas-ups. */
-function bridgeClaims(version: number, fsd: { nas2?: boolean; winbox?: boolean } = {}): BridgeInput {
+function bridgeClaims(
+  version: number,
+  fsd: { nas2?: boolean; winbox?: boolean } = {},
+  options: { status?: 'OL' | 'OB'; nas2Fallback?: number } = {},
+): BridgeInput {
+  const status = options.status ?? 'OL';
   const rule = (stage: string, onBattery: number) => [
     { stage, trigger: { onBattery }, wait: 0, waitBound: 0 },
   ];
   return {
     kind: 'bridge',
     version,
-    upses: [{ name: 'nas-ups', status: ['OL'], vars: { 'ups.status': 'OL' }, dead: false, observedAt: T0 }],
+    upses: [
+      { name: 'nas-ups', status: [status], vars: { 'ups.status': status }, dead: false, observedAt: T0 },
+    ],
     hosts: [
       {
         name: 'nas2',
@@ -29,6 +36,7 @@ function bridgeClaims(version: number, fsd: { nas2?: boolean; winbox?: boolean }
         alias: null,
         fsd: fsd.nas2 ?? false,
         offline: rule('first', 4_000),
+        ...(options.nas2Fallback === undefined ? {} : { fallback: { after: options.nas2Fallback } }),
         minSupplies: 1,
       },
       {
@@ -152,6 +160,34 @@ describe('NUT bridge on its own: its legacy hosts’ offline rules', () => {
     await offline.idle();
     expect(fsd()).toEqual(['nas2', 'winbox']);
     expect(lines().match(/FSD shown to nas2/g)).toHaveLength(1);
+    await offline.stop();
+  });
+
+  it('without a reading of its own: the last state says battery, so each host with a fallback is shown FSD when it runs out, one without is not', async () => {
+    const { state, offline, timers, lines, fsd } = await open({ firstState: false });
+    await state.accept(
+      await signBridge(coordinator, {
+        agentId: AGENT,
+        claims: bridgeClaims(1, {}, { status: 'OB', nas2Fallback: 60_000 }),
+        now: clock.now(),
+      }),
+    );
+    offline.linkState('closed');
+    await offline.idle();
+    expect(lines()).toMatch(
+      new RegExp(
+        `for nas2: shutting down at ${new Date(T0 + 60_000).toISOString()} \\(in 1m\\) by the fallback rule`,
+      ),
+    );
+    clock.advance(59_000);
+    timers.fireAll();
+    await offline.idle();
+    expect(fsd()).toEqual([]);
+    clock.advance(1_000);
+    timers.fireAll();
+    await offline.idle();
+    // winbox's stage rule needs on-battery time the bridge never saw itself, and it has no fallback.
+    expect(fsd()).toEqual(['nas2']);
     await offline.stop();
   });
 

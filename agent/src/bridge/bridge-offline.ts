@@ -278,7 +278,12 @@ export async function openBridgeOffline(options: BridgeOfflineOptions): Promise<
       };
       current.hosts[host.name] = mine;
       if (mine.shutdown !== undefined) continue;
-      const rule = { feeds: host.ups, minSupplies: host.minSupplies, stages: host.offline, fallback: null };
+      const rule = {
+        feeds: host.ups,
+        minSupplies: host.minSupplies,
+        stages: host.offline,
+        fallback: host.fallback,
+      };
       const memory = { lostAt: mine.lostAt, troubleSince: mine.troubleSince, triggeredAt: mine.triggeredAt };
       const result = evaluateOffline(rule, bridgeFeedViews(claims, host, own), memory, now);
       const { verdict } = result;

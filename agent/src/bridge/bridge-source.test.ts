@@ -20,8 +20,16 @@ const claims: BridgeClaims = {
     { name: 'rack-ups', status: null, vars: {}, dead: false, observedAt: 1 },
   ],
   hosts: [
-    { name: 'nas2', ups: ['nas-ups'], alias: 'ups', fsd: true, offline: [], minSupplies: 1 },
-    { name: 'winbox', ups: ['nas-ups'], alias: null, fsd: false, offline: [], minSupplies: 1 },
+    { name: 'nas2', ups: ['nas-ups'], alias: 'ups', fsd: true, offline: [], fallback: null, minSupplies: 1 },
+    {
+      name: 'winbox',
+      ups: ['nas-ups'],
+      alias: null,
+      fsd: false,
+      offline: [],
+      fallback: null,
+      minSupplies: 1,
+    },
   ],
   accounts: [
     { username: 'nas2', hash: 'x', host: 'nas2', from: null },

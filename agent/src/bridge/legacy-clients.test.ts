@@ -42,8 +42,24 @@ function claimsWith(accounts: BridgeClaims['accounts']): BridgeClaims {
     version: 1,
     upses: [{ name: 'nas-ups', status: ['OB', 'DISCHRG'], vars: VARS, dead: false, observedAt: 1 }],
     hosts: [
-      { name: 'nas2', ups: ['nas-ups'], alias: 'ups', fsd: false, offline: [], minSupplies: 1 },
-      { name: 'nas3', ups: ['nas-ups'], alias: null, fsd: false, offline: [], minSupplies: 1 },
+      {
+        name: 'nas2',
+        ups: ['nas-ups'],
+        alias: 'ups',
+        fsd: false,
+        offline: [],
+        fallback: null,
+        minSupplies: 1,
+      },
+      {
+        name: 'nas3',
+        ups: ['nas-ups'],
+        alias: null,
+        fsd: false,
+        offline: [],
+        fallback: null,
+        minSupplies: 1,
+      },
     ],
     accounts,
   };

@@ -12,7 +12,7 @@ import type { BridgeClaims } from '../../../shared/src/protocol.js';
 import type { SigningKeyPair } from '../../../shared/src/signing.js';
 import { signBridge } from '../../../shared/src/tokens.js';
 import type { EngineState } from '../core/engine-state.js';
-import { compileOfflineRules } from '../core/offline-rule.js';
+import { compileOfflineRules, fallbackOf } from '../core/offline-rule.js';
 import type { Policy } from '../core/policy.js';
 import type { Db } from '../db/client.js';
 import { listNutCredentials, loginNameOf } from '../db/queries/nut-credentials.js';
@@ -100,6 +100,7 @@ export function bridgeContent(
       alias: host.nut?.alias ?? null,
       fsd: showsFsd(state, host.name),
       offline: compileOfflineRules(policy, host.name),
+      fallback: fallbackOf(policy, host),
       minSupplies: host.minSupplies,
     })),
     accounts: credentials
