@@ -67,6 +67,16 @@ export function createAdminClient(options: AdminClientOptions) {
         `cannot reach the coordinator at ${base} (${reason}): is it running? Set --url or UPSFLEET_URL`,
       );
     }
+    if (response.status >= 300 && response.status <= 399) {
+      await readText(response.body).catch(() => '');
+      const location = response.body.headers.location;
+      throw new ApiError(
+        `${method} ${path}: ${response.status}: ${base} redirects${typeof location === 'string' ? ` to ${location}` : ''}; ` +
+          'the CLI does not follow redirects: set --url or UPSFLEET_URL to the address it points to',
+        response.status,
+        [],
+      );
+    }
     if (response.status < 200 || response.status > 299) {
       const text = await readText(response.body);
       const { detail, errors } = problemOf(text);
@@ -83,7 +93,15 @@ export function createAdminClient(options: AdminClientOptions) {
     body?: unknown,
   ): Promise<z.output<S>> {
     const response = await send(method, path, { body, signal: AbortSignal.timeout(30_000) });
-    const text = await readText(response.body);
+    let text: string;
+    try {
+      text = await readText(response.body);
+    } catch (cause) {
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      throw new UnreachableError(
+        `${method} ${path}: the connection to ${base} broke while reading its answer (${reason})`,
+      );
+    }
     let json: unknown;
     try {
       json = JSON.parse(text);
