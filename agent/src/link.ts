@@ -1,4 +1,4 @@
-import WebSocket, { type RawData } from 'ws';
+import WebSocket, { type ClientOptions, type RawData } from 'ws';
 import { type BackoffOptions, defaultBackoff, nextDelay } from '../../shared/src/backoff.js';
 import type { Clock } from '../../shared/src/clock.js';
 import { formatDuration } from '../../shared/src/duration.js';
@@ -17,6 +17,14 @@ import {
 import type { SigningKeyPair } from '../../shared/src/signing.js';
 import { signAgentAuth } from '../../shared/src/tokens.js';
 import { AGENT_VERSION } from './version.js';
+
+/**
+ * How long the agent waits, after the close handshake, for the coordinator to end the TCP
+ * connection (ws's `closeTimeout`, 30 s by default). A close sent from another request of an
+ * edge coordinator (4409 replaced, 4403 revoked) leaves the connection open in workerd until the
+ * object is evicted: the agent would learn of it only after the default 30 s.
+ */
+export const CLOSE_TIMEOUT_MS = 5_000;
 
 export type LinkState = 'connecting' | 'open' | 'closed' | 'stopped';
 
@@ -103,12 +111,14 @@ export function createLink(options: LinkOptions): Link {
     setState('connecting');
     const token = await signAgentAuth(options.keyPair, options.agentId, clock.now());
     if (stopped) return;
-    const ws = new WebSocketImpl(socketUrl, {
+    const wsOptions: ClientOptions & { readonly closeTimeout: number } = {
       headers: { Authorization: `Bearer ${token}` },
       maxPayload: MAX_FRAME_BYTES,
       handshakeTimeout: options.handshakeTimeoutMs ?? 15_000,
       perMessageDeflate: false,
-    });
+      closeTimeout: CLOSE_TIMEOUT_MS,
+    };
+    const ws = new WebSocketImpl(socketUrl, wsOptions);
     socket = ws;
     let opened = false;
     let refusedStatus: number | undefined;

@@ -5,7 +5,8 @@
  * expectations for both: a difference between the runtimes fails one of them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import WebSocket, { type ClientOptions } from 'ws';
+import { CLOSE_TIMEOUT_MS } from '../../agent/src/link.js';
 import { CloseCode, MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../../shared/src/protocol.js';
 import { generateSigningKey, type SigningKeyPair } from '../../shared/src/signing.js';
 import { signAgentAuth, signUpsEvent } from '../../shared/src/tokens.js';
@@ -41,9 +42,12 @@ const received = new WeakMap<WebSocket, Record<string, unknown>[]>();
 /** Opens the agent WebSocket; resolves with the HTTP status of a refused upgrade, or the socket. */
 function connect(url: string, token: string | undefined): Promise<{ status: number; ws?: WebSocket }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/agent/v1/ws`, {
+    // As the agent's link does: a close sent from another request reaches it within CLOSE_TIMEOUT_MS.
+    const options: ClientOptions & { readonly closeTimeout: number } = {
       headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
-    });
+      closeTimeout: CLOSE_TIMEOUT_MS,
+    };
+    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/agent/v1/ws`, options);
     const frames: Record<string, unknown>[] = [];
     received.set(ws, frames);
     ws.on('message', (data) => frames.push(JSON.parse(data.toString()) as Record<string, unknown>));
