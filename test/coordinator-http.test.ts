@@ -478,7 +478,7 @@ describe('signed UPS events (HTTP push)', () => {
     }));
   }
 
-  it("one agent's stored key this version cannot read: the stage still orders the others", async () => {
+  it("one agent's stored key this version cannot read: the stage still orders the others, and the hosts list still answers", async () => {
     const spare = await t.enroll('spare-e');
     await t.db
       .update(agents)
@@ -486,6 +486,8 @@ describe('signed UPS events (HTTP push)', () => {
       .where(eq(agents.id, spare.agentId));
     try {
       expect(await onBatteryOrders()).toEqual([{ host: 'web-e', agentId: web.agentId, stage: 'first' }]);
+      const hosts = await t.list('/api/v1/hosts');
+      expect(hosts.map((host) => host.name)).toEqual(expect.arrayContaining(['spare-e', 'web-e']));
     } finally {
       await t.db
         .update(agents)

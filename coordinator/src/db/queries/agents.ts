@@ -40,8 +40,27 @@ export async function findActiveAgentByName(db: Db, name: string): Promise<Agent
   return row === undefined ? undefined : agentRow(row);
 }
 
-export async function listAgents(db: Db): Promise<AgentRow[]> {
-  return (await db.select().from(agents).orderBy(asc(agents.name))).map(agentRow);
+/** An agent as the admin views list it: everything but its public key. */
+export type AgentSummary = Omit<AgentRow, 'publicKey'>;
+
+/**
+ * Every agent, for the admin views (hosts, the live feed, the dashboard). Their stored keys are
+ * not read: none of these shows one, and one key this version cannot read must not hide the whole
+ * fleet from its operators (the agent's own connection still refuses it).
+ */
+export async function listAgents(db: Db): Promise<AgentSummary[]> {
+  return db
+    .select({
+      id: agents.id,
+      name: agents.name,
+      kid: agents.kid,
+      status: agents.status,
+      enrolledAt: agents.enrolledAt,
+      lastSeenAt: agents.lastSeenAt,
+      lastEventSeq: agents.lastEventSeq,
+    })
+    .from(agents)
+    .orderBy(asc(agents.name));
 }
 
 /**

@@ -95,7 +95,7 @@ export function fleetOperations(deps: AdminDeps & { channelHealth: () => Promise
       async (c) => {
         const agents = await listAgents(db);
         return c.json({
-          items: agents.map(({ publicKey: _key, ...agent }) => ({
+          items: agents.map((agent) => ({
             ...agent,
             connected: deps.hub.isConnected(agent.id),
             ...seesOf(deps.hostReports?.sees(agent.name)),
