@@ -9,8 +9,8 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../client.js';
 import type { StoredDataError } from '../errors.js';
 import { agents, upsEvents, upsReadings, upsStates } from '../schema.js';
-import { baseVars, type NewUpsEvent, type RecordOutcome } from './ups-events.js';
-import { minuteOf, readingOf } from './ups-readings.js';
+import { baseVars, type NewUpsEvent, type RecordOutcome, upsEventRow } from './ups-events.js';
+import { foldIntoStoredMinute, minuteOf, readingOf } from './ups-readings.js';
 
 const CHUNK = 500;
 
@@ -104,22 +104,7 @@ export async function storeQueuedUpsEvents(
       throw new Error("a watcher's event sequence changed outside this batch: its events are not stored");
   }
 
-  for (const part of chunks(events))
-    await db.insert(upsEvents).values(
-      part.map((event) => ({
-        ups: event.ups,
-        agentId: event.agentId,
-        seq: event.seq,
-        dropped: event.dropped,
-        dead: event.dead,
-        tokenHash: event.tokenHash ?? null,
-        events: [...event.events],
-        status: event.status === null ? null : [...event.status],
-        vars: event.vars,
-        observedAt: event.observedAt,
-        receivedAt: event.receivedAt,
-      })),
-    );
+  for (const part of chunks(events)) await db.insert(upsEvents).values(part.map(upsEventRow));
 
   // Each UPS's state: folded over its events in order, from the stored one, as recordUpsEvent does.
   const names = [...new Set(events.map((event) => event.ups))];
@@ -198,13 +183,6 @@ export async function storeQueuedUpsEvents(
       .values(part)
       .onConflictDoUpdate({
         target: [upsReadings.ups, upsReadings.minute],
-        set: {
-          charge: sql`coalesce(excluded.charge, ${upsReadings.charge})`,
-          runtime: sql`coalesce(excluded.runtime, ${upsReadings.runtime})`,
-          load: sql`coalesce(excluded.load, ${upsReadings.load})`,
-          voltage: sql`coalesce(excluded.voltage, ${upsReadings.voltage})`,
-          onBattery: sql`${upsReadings.onBattery} or excluded.on_battery`,
-          samples: sql`${upsReadings.samples} + excluded.samples`,
-        },
+        set: foldIntoStoredMinute,
       });
 }

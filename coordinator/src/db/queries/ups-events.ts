@@ -23,6 +23,23 @@ export interface NewUpsEvent {
   readonly tokenHash?: string;
 }
 
+/** The `ups_events` row of an event (one at a time here, or a batch's in ups-event-batch.ts). */
+export function upsEventRow(event: NewUpsEvent): typeof upsEvents.$inferInsert {
+  return {
+    ups: event.ups,
+    agentId: event.agentId,
+    seq: event.seq,
+    dropped: event.dropped,
+    dead: event.dead,
+    tokenHash: event.tokenHash ?? null,
+    events: [...event.events],
+    status: event.status === null ? null : [...event.status],
+    vars: event.vars,
+    observedAt: event.observedAt,
+    receivedAt: event.receivedAt,
+  };
+}
+
 export type RecordOutcome =
   | { readonly stored: true }
   /** This very event is already stored (a re-send after a lost ack): nothing changes. */
@@ -69,19 +86,7 @@ export function recordUpsEvent(
         (stored.tokenHash === null || event.tokenHash === undefined || stored.tokenHash === event.tokenHash);
       return { stored: false, reason: same ? 'duplicate' : 'replayed', lastSeq };
     }
-    await tx.insert(upsEvents).values({
-      ups: event.ups,
-      agentId: event.agentId,
-      seq: event.seq,
-      dropped: event.dropped,
-      dead: event.dead,
-      tokenHash: event.tokenHash ?? null,
-      events: [...event.events],
-      status: event.status === null ? null : [...event.status],
-      vars: event.vars,
-      observedAt: event.observedAt,
-      receivedAt: event.receivedAt,
-    });
+    await tx.insert(upsEvents).values(upsEventRow(event));
     const [previous] = await tx.select().from(upsStates).where(eq(upsStates.ups, event.ups));
     const powerSince =
       previous !== undefined && previous.power === event.power ? previous.powerSince : event.observedAt;

@@ -29,6 +29,19 @@ export function readingOf(vars: Readonly<Record<string, string>>) {
   };
 }
 
+/**
+ * How a minute's new readings fold into the stored ones (the upsert's conflict set): the latest
+ * value of each variable wins, a null keeps the older one, on battery once is on battery, samples add.
+ */
+export const foldIntoStoredMinute = {
+  charge: sql`coalesce(excluded.charge, ${upsReadings.charge})`,
+  runtime: sql`coalesce(excluded.runtime, ${upsReadings.runtime})`,
+  load: sql`coalesce(excluded.load, ${upsReadings.load})`,
+  voltage: sql`coalesce(excluded.voltage, ${upsReadings.voltage})`,
+  onBattery: sql`${upsReadings.onBattery} or excluded.on_battery`,
+  samples: sql`${upsReadings.samples} + excluded.samples`,
+};
+
 /** Folds one reading into its minute: the latest value of each variable wins, a null keeps the older one. */
 export async function recordReading(
   db: Db,
@@ -38,17 +51,10 @@ export async function recordReading(
   const minute = minuteOf(reading.at);
   await db
     .insert(upsReadings)
-    .values({ ups: reading.ups, minute, ...values, onBattery: reading.onBattery })
+    .values({ ups: reading.ups, minute, ...values, onBattery: reading.onBattery, samples: 1 })
     .onConflictDoUpdate({
       target: [upsReadings.ups, upsReadings.minute],
-      set: {
-        charge: sql`coalesce(excluded.charge, ${upsReadings.charge})`,
-        runtime: sql`coalesce(excluded.runtime, ${upsReadings.runtime})`,
-        load: sql`coalesce(excluded.load, ${upsReadings.load})`,
-        voltage: sql`coalesce(excluded.voltage, ${upsReadings.voltage})`,
-        onBattery: sql`${upsReadings.onBattery} or excluded.on_battery`,
-        samples: sql`${upsReadings.samples} + 1`,
-      },
+      set: foldIntoStoredMinute,
     });
 }
 
